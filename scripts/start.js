@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// `npm start`: the collector, the SDK at /ll.js and the demo site at /, on local workerd with SQLite-backed
+// Durable Objects. PORT overrides 8787.
+import { spawn } from 'node:child_process';
+
+const port = process.env.PORT ?? '8787';
+const child = spawn('npx', ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', port, '--show-interactive-dev-session=false'], {
+  stdio: 'inherit',
+  // No telemetry, and no download of request.cf data: nothing leaves loopback.
+  env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+});
+child.on('exit', (code) => process.exit(code ?? 1));
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));

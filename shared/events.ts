@@ -1,0 +1,119 @@
+/**
+ * The wire contract: Segment HTTP tracking API messages, and leadlevel's canonical events.
+ * https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/
+ */
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export const MESSAGE_TYPES = ['track', 'page', 'identify'] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+interface MessageBase {
+  type: MessageType;
+  /** The dedupe key: a retried or replayed message with the same id is never scored twice. */
+  messageId?: string;
+  anonymousId?: string;
+  userId?: string;
+  /** When it happened (client clock); corrected with sentAt. */
+  timestamp?: string;
+  /** When the client sent it (client clock); Segment computes the skew against its own receive time. */
+  sentAt?: string;
+  context?: JsonObject;
+  integrations?: JsonObject;
+  writeKey?: string;
+}
+
+export interface TrackMessage extends MessageBase {
+  type: 'track';
+  event: string;
+  properties?: JsonObject;
+}
+
+export interface PageMessage extends MessageBase {
+  type: 'page';
+  name?: string;
+  category?: string;
+  properties?: JsonObject;
+}
+
+export interface IdentifyMessage extends MessageBase {
+  type: 'identify';
+  traits?: JsonObject;
+}
+
+export type SegmentMessage = TrackMessage | PageMessage | IdentifyMessage;
+
+export interface BatchRequest {
+  batch: SegmentMessage[];
+  sentAt?: string;
+  writeKey?: string;
+  context?: JsonObject;
+}
+
+/** Canonical track events (SPEC, wire contract). Custom events are allowed; these are the ones models know. */
+export const CANONICAL_EVENTS = [
+  'Page Engaged',
+  'Form Submitted',
+  'Email Opened',
+  'Email Link Clicked',
+  'Email Bounced',
+  'Unsubscribed',
+  'Webinar Attended',
+  'ROI Calculator Completed',
+  'Demo Booked',
+  'Opportunity Created',
+  'Deal Won',
+  'Deal Lost',
+] as const;
+export type CanonicalEvent = (typeof CANONICAL_EVENTS)[number];
+
+export const FORM_KINDS = [
+  'demo_request',
+  'contact_sales',
+  'pricing_proposal',
+  'content_download',
+  'case_study_download',
+  'webinar_signup',
+  'newsletter',
+  'other',
+] as const;
+export type FormKind = (typeof FORM_KINDS)[number];
+
+/**
+ * An event as the engine sees it: validated, timed (after skew correction and clamping) and reduced to what
+ * scoring needs. `timestamp` is epoch milliseconds.
+ */
+export interface LeadEvent {
+  messageId: string;
+  type: MessageType;
+  /** Track events: the event name. Page views: absent. */
+  event?: string;
+  properties: JsonObject;
+  traits?: JsonObject;
+  timestamp: number;
+  /** Set when the client's time could not be kept (SPEC: older than 7 days or in the future). */
+  timeNote?: string;
+}
+
+/** The page path of a page view or a `Page Engaged` event: properties.path, else the path of properties.url. */
+export function eventPath(e: Pick<LeadEvent, 'properties'>): string | undefined {
+  const p = e.properties.path;
+  if (typeof p === 'string' && p.startsWith('/')) return normalizePath(p);
+  const url = e.properties.url;
+  if (typeof url === 'string') {
+    try {
+      return normalizePath(new URL(url).pathname);
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** `/pricing/` and `/pricing` are the same page; query and fragment are not part of a path. */
+export function normalizePath(path: string): string {
+  let p = path.split(/[?#]/)[0] || '/';
+  if (p.length > 1 && p.endsWith('/')) p = p.replace(/\/+$/, '') || '/';
+  return p.toLowerCase();
+}

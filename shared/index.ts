@@ -1,0 +1,12 @@
+export * from './events.js';
+export * from './limits.js';
+export * from './validate.js';
+export * from './normalize.js';
+export * from './model.js';
+export * from './compile.js';
+export * from './engine.js';
+export * from './score.js';
+export * from './scorer.js';
+export * from './time.js';
+export { b2bDefault } from './models/b2b-default.js';
+export { b2bThreeTier } from './models/b2b-three-tier.js';

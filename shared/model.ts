@@ -1,0 +1,158 @@
+/**
+ * The scoring model: configuration a marketing-ops engineer writes (JSON), validated on load.
+ * Types here are the input shape; `validateModel` fills defaults and returns a `CompiledModel` the engine runs.
+ */
+
+/** What an event must look like for a rule, a floor or a suppression to apply. All given conditions must hold. */
+export interface Match {
+  /** `page` for page views, `track` for events, `identify`. Implied `track` when `event` is given. */
+  type?: 'page' | 'track' | 'identify';
+  /** A track event name, or several. */
+  event?: string | string[];
+  /**
+   * Page path patterns (page views and `Page Engaged`). `*` matches within one segment, `**` any depth;
+   * `/pricing/**` also matches `/pricing` itself.
+   */
+  path?: string | string[];
+  /** `Form Submitted` kind(s). */
+  formKind?: string | string[];
+  /** `Page Engaged`: at least this many visible seconds. */
+  minSeconds?: number;
+  /** Any property: equal to a value, one of several values, or `{ gte, lte }` for numbers. */
+  properties?: Record<string, PropertyCondition>;
+}
+
+export type PropertyCondition =
+  | string
+  | number
+  | boolean
+  | Array<string | number | boolean>
+  | { gte?: number; lte?: number; exists?: boolean };
+
+export interface Caps {
+  /** At most this many scoring events of the rule per day (model days: UTC unless the model names a zone). */
+  perDay?: number;
+  /** At most this many in any rolling `days`-day window. */
+  perWindow?: { days: number; count: number };
+  /** At most this many over the lead's whole life. */
+  perLead?: number;
+}
+
+export interface Rule {
+  /** Stable id used in ledgers and reasons (`pricing_visit`). */
+  id: string;
+  /** Human name shown to sales (`Pricing visit`). */
+  name?: string;
+  match: Match;
+  /** Points given, positive or negative. */
+  points: number;
+  caps?: Caps;
+  /** Applies only when no earlier rule matched the same event ("any other page"). */
+  otherwise?: boolean;
+  /**
+   * Whether scoring this rule counts as activity (resets de-escalation timers, lifts the level). Default true;
+   * the default model sets false for `Email Opened`: opens are passive and mail scanners open everything.
+   */
+  activity?: boolean;
+  /** Rules in the same group share the group's caps. */
+  group?: string;
+}
+
+export interface GroupCap {
+  id: string;
+  /** At most this many points per day from the group's rules. */
+  perDay: number;
+}
+
+export interface Tier {
+  id: string;
+  name?: string;
+  /** Lowest engagement score in this tier. The first tier starts at 0. */
+  min: number;
+  /** Optional, for readers: the highest score in the tier. Must be the next tier's min minus one. */
+  max?: number;
+}
+
+/** A condition on the visitor's current session (SPEC: a session ends after 30 minutes without an event). */
+export interface SessionCondition {
+  /** At least this many distinct page paths in one session… */
+  distinctPages: number;
+  /** …among paths matching these patterns (all pages when absent). */
+  path?: string | string[];
+}
+
+export interface Floor {
+  id: string;
+  name?: string;
+  /** The level the lead is lifted to, at least, when this happens. */
+  level: string;
+  match?: Match;
+  session?: SessionCondition;
+}
+
+export interface Surge {
+  /** Score gain over `days` that lifts the level one tier above its score tier. */
+  points: number;
+  days: number;
+}
+
+export interface InactivityPenalty {
+  /** Days without activity… */
+  afterDays: number;
+  /** …cost this many lead-score points (negative). */
+  points: number;
+}
+
+export interface AbsenceRule {
+  id: string;
+  name?: string;
+  /** When nothing matching this has happened for `days` days (counted from the last match, else first sight)… */
+  match: Match;
+  days: number;
+  /** …the lead score changes by this much (negative), once per spell of absence. */
+  points: number;
+}
+
+export interface Stage {
+  id: string;
+  name?: string;
+  /** Reached when all given conditions hold; a lead never moves back to an earlier stage. */
+  minLeadScore?: number;
+  minEngagementScore?: number;
+  minLevel?: string;
+}
+
+export interface ScoringType {
+  id: string;
+  name?: string;
+  rules: Rule[];
+  groups?: GroupCap[];
+  /** At most this many points per day from all rules together. */
+  dailyPointsCap?: number;
+  /** Engagement score window in days (today and the days before it). Default 30. */
+  windowDays?: number;
+  inactivity?: InactivityPenalty[];
+  absence?: AbsenceRule[];
+  tiers: Tier[];
+  floors?: Floor[];
+  surge?: Surge | null;
+  /** Idle days in a tier before the lead drops one tier, by tier id. The lowest tier has none. */
+  ladder?: Record<string, number>;
+  /** Events that set the lowest tier at once and mark the lead do-not-contact, whatever comes later. */
+  suppress?: Match[];
+  stages?: Stage[];
+}
+
+export interface Model {
+  id: string;
+  name?: string;
+  /** Increases with every published change; stored with scores so a rescore is traceable. */
+  version?: number;
+  /** IANA time zone for days and caps. Default UTC. */
+  timeZone?: string;
+  /** Minutes without an event that end a session. Default 30. */
+  sessionMinutes?: number;
+  /** Custom track event names rules may use besides SPEC's canonical ones. */
+  customEvents?: string[];
+  scoringTypes: ScoringType[];
+}

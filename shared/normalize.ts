@@ -1,0 +1,95 @@
+/**
+ * From a validated Segment message to the event the engine scores: one time, corrected and clamped as SPEC's
+ * "Precise terms" say, and a messageId even when the client sent none.
+ */
+import type { JsonObject, LeadEvent, SegmentMessage } from './events.js';
+import { BROWSER_MAX_EVENT_AGE_MS, MAX_FUTURE_SKEW_MS } from './limits.js';
+import { parseIsoDate } from './validate.js';
+
+export type KeyKind = 'public' | 'secret';
+
+export interface NormalizeContext {
+  /** The collector's clock when the request arrived (epoch ms). */
+  receivedAt: number;
+  /** The batch's sentAt, if the request carried one. */
+  batchSentAt?: string;
+  /** Public (site) keys may only write recent events; secret keys may backfill history. */
+  keyKind: KeyKind;
+}
+
+/**
+ * Segment's clock-skew correction: the client's clock may be off, but the interval between `timestamp` and
+ * `sentAt` is measured on that one clock, so it is added to the collector's receive time.
+ */
+export function correctedTime(msg: SegmentMessage, ctx: NormalizeContext): { timestamp: number; timeNote?: string } {
+  const raw = msg as SegmentMessage & { originalTimestamp?: string };
+  const ts = parseIsoDate(raw.timestamp ?? raw.originalTimestamp);
+  const sent = parseIsoDate(msg.sentAt ?? ctx.batchSentAt);
+  let t = ts === undefined ? ctx.receivedAt : sent === undefined ? ts : ctx.receivedAt - (sent - ts);
+  if (t > ctx.receivedAt + MAX_FUTURE_SKEW_MS) {
+    return { timestamp: ctx.receivedAt, timeNote: `timestamp ${new Date(t).toISOString()} is in the future; scored at receipt` };
+  }
+  t = Math.min(t, ctx.receivedAt);
+  const oldest = ctx.receivedAt - BROWSER_MAX_EVENT_AGE_MS;
+  if (ctx.keyKind === 'public' && t < oldest) {
+    return {
+      timestamp: oldest,
+      timeNote: `timestamp ${new Date(t).toISOString()} is older than 7 days; a site key may not backfill, clamped`,
+    };
+  }
+  return { timestamp: t };
+}
+
+/** 64-bit FNV-1a as two 32-bit halves: a stable id for a message that came without one. */
+export function stableHash(text: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+  }
+  return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+}
+
+const idOf = (v: unknown): string | undefined =>
+  typeof v === 'number' ? String(v) : typeof v === 'string' && v.trim() !== '' ? v : undefined;
+
+export interface NormalizedMessage {
+  event: LeadEvent;
+  userId?: string;
+  anonymousId?: string;
+  /** An email found in traits (identify) or in a submitted form's properties: it identifies the lead. */
+  email?: string;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export function normalizeEmail(v: unknown): string | undefined {
+  return typeof v === 'string' && EMAIL.test(v.trim()) ? v.trim().toLowerCase() : undefined;
+}
+
+export function normalizeMessage(msg: SegmentMessage, ctx: NormalizeContext): NormalizedMessage {
+  const { timestamp, timeNote } = correctedTime(msg, ctx);
+  const userId = idOf(msg.userId);
+  const anonymousId = idOf(msg.anonymousId);
+  const properties: JsonObject = { ...(('properties' in msg && msg.properties) || {}) };
+  if (msg.type === 'page') {
+    // Segment's analytics.js puts the page's location in properties; other clients only in context.page.
+    const page = (msg.context?.page ?? {}) as JsonObject;
+    for (const key of ['path', 'url', 'title', 'referrer', 'search'] as const) {
+      if (properties[key] === undefined && page[key] !== undefined) properties[key] = page[key];
+    }
+    if (msg.name !== undefined && properties.name === undefined) properties.name = msg.name;
+  }
+  const traits = msg.type === 'identify' ? { ...(msg.traits ?? {}) } : undefined;
+  const email = normalizeEmail(traits?.email) ?? normalizeEmail(properties.email) ?? normalizeEmail(userId);
+  const messageId =
+    msg.messageId ??
+    'h-' + stableHash(JSON.stringify([msg.type, userId, anonymousId, 'event' in msg ? msg.event : null, msg.timestamp ?? null, properties, traits ?? null]));
+  const event: LeadEvent = { messageId, type: msg.type, properties, timestamp };
+  if (msg.type === 'track') event.event = msg.event;
+  if (traits) event.traits = traits;
+  if (timeNote) event.timeNote = timeNote;
+  return { event, userId, anonymousId, email };
+}

@@ -1,0 +1,130 @@
+/**
+ * The incremental form. Events that arrive in order (nearly all of them: browsers send as things happen) are
+ * folded straight into the compact state. A late event — one timed before something already folded — rewinds
+ * to the newest checkpoint before it and refolds what came after, so the result is exactly what a full
+ * recomputation gives, at the cost of the events since that checkpoint, not of the whole history.
+ *
+ * Checkpoints are whole compact states taken at the first event of each day; the newest `dailyCheckpoints` are
+ * kept (one week covers everything a browser may send late), older ones thinned to one per `sparseEveryDays`.
+ */
+import type { LeadEvent } from './events.js';
+import type { CompiledModel } from './compile.js';
+import { cloneState, compareEvents, evaluate, fold, initState, isInOrder, type FoldOutput, type LeadState, type TypeResult } from './engine.js';
+
+/** Where a Scorer keeps raw events; the Durable Object implements it on SQLite. */
+export interface EventLog {
+  has(messageId: string): boolean;
+  add(e: LeadEvent): void;
+  /** Events in engine order (time, then messageId) strictly after (t, id); all of them when t is -Infinity. */
+  after(t: number, id: string): Iterable<LeadEvent>;
+}
+
+export interface Checkpoint {
+  day: number;
+  state: LeadState;
+}
+
+export interface ScorerOptions {
+  dailyCheckpoints?: number;
+  sparseEveryDays?: number;
+}
+
+export interface AddResult extends FoldOutput {
+  duplicate: boolean;
+  /** Events refolded because this one came late (0 when it was in order). */
+  refolded: number;
+  /** Ledgers of refolded events, by messageId, so a store can update what it showed for them. */
+  rescored: Map<string, FoldOutput['ledger']>;
+}
+
+export class MemoryLog implements EventLog {
+  #byId = new Map<string, LeadEvent>();
+  #sorted: LeadEvent[] = [];
+  has(id: string): boolean {
+    return this.#byId.has(id);
+  }
+  add(e: LeadEvent): void {
+    this.#byId.set(e.messageId, e);
+    let i = this.#sorted.length;
+    while (i > 0 && compareEvents(this.#sorted[i - 1], e) > 0) i--;
+    this.#sorted.splice(i, 0, e);
+  }
+  *after(t: number, id: string): Iterable<LeadEvent> {
+    for (const e of this.#sorted) if (e.timestamp > t || (e.timestamp === t && e.messageId > id)) yield e;
+  }
+  get size(): number {
+    return this.#sorted.length;
+  }
+}
+
+export class Scorer {
+  state: LeadState;
+  checkpoints: Checkpoint[] = [];
+  readonly #daily: number;
+  readonly #sparse: number;
+
+  constructor(
+    readonly model: CompiledModel,
+    readonly log: EventLog,
+    saved?: { state: LeadState; checkpoints: Checkpoint[] },
+    opts: ScorerOptions = {},
+  ) {
+    this.state = saved?.state ?? initState(model);
+    this.checkpoints = saved?.checkpoints ?? [];
+    this.#daily = opts.dailyCheckpoints ?? 8;
+    this.#sparse = opts.sparseEveryDays ?? 7;
+  }
+
+  #foldOne(e: LeadEvent): FoldOutput {
+    const day = this.model.days.day(e.timestamp);
+    const last = this.checkpoints[this.checkpoints.length - 1];
+    if (this.state.count > 0 && (!last || last.day < day) && this.model.days.day(this.state.clock) < day) {
+      this.checkpoints.push({ day, state: cloneState(this.state) });
+      this.#thin(day);
+    }
+    return fold(this.model, this.state, e);
+  }
+
+  #thin(today: number): void {
+    const keepAllFrom = today - this.#daily + 1;
+    let lastKept = -Infinity;
+    this.checkpoints = this.checkpoints.filter((c) => {
+      if (c.day >= keepAllFrom || c.day - lastKept >= this.#sparse) {
+        if (c.day < keepAllFrom) lastKept = c.day;
+        return true;
+      }
+      return false;
+    });
+  }
+
+  /** Adds one event: ignored if its messageId was seen, folded if in order, else rewound and refolded. */
+  add(e: LeadEvent): AddResult {
+    if (this.log.has(e.messageId)) return { ledger: [], changes: [], duplicate: true, refolded: 0, rescored: new Map() };
+    this.log.add(e);
+    if (isInOrder(this.state, e)) return { ...this.#foldOne(e), duplicate: false, refolded: 0, rescored: new Map() };
+
+    // Late: the newest checkpoint taken strictly before the event's day (a checkpoint holds the state before
+    // that day's first event), else the beginning.
+    const day = this.model.days.day(e.timestamp);
+    let i = this.checkpoints.length - 1;
+    while (i >= 0 && this.checkpoints[i].day > day) i--;
+    const from = i >= 0 ? this.checkpoints[i] : null;
+    this.checkpoints = this.checkpoints.slice(0, i + 1); // refolding re-creates the ones after
+    this.state = from ? cloneState(from.state) : initState(this.model);
+    const out: AddResult = { ledger: [], changes: [], duplicate: false, refolded: 0, rescored: new Map() };
+    for (const x of [...this.log.after(this.state.clock, this.state.lastId)]) {
+      const r = this.#foldOne(x);
+      out.changes.push(...r.changes);
+      if (x.messageId === e.messageId) out.ledger = r.ledger;
+      else {
+        out.refolded++;
+        out.rescored.set(x.messageId, r.ledger);
+      }
+    }
+    return out;
+  }
+
+  evaluate(now: number, out: FoldOutput | null = null): TypeResult[] {
+    return evaluate(this.model, this.state, now, out);
+  }
+}

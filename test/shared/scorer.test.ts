@@ -1,0 +1,134 @@
+/**
+ * The incremental form equals full recomputation, whatever the arrival order, duplicates and late events;
+ * and every ledger adds up to its scores.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compileModel } from '../../shared/compile.js';
+import type { LeadEvent } from '../../shared/events.js';
+import { b2bDefault } from '../../shared/models/b2b-default.js';
+import { b2bThreeTier } from '../../shared/models/b2b-three-tier.js';
+import type { Model } from '../../shared/model.js';
+import { score } from '../../shared/score.js';
+import { MemoryLog, Scorer } from '../../shared/scorer.js';
+import { DAY, HOUR, MIN, T0, dwell, form, page, track } from '../helpers/events.js';
+
+/** A model exercising every kind of cap, stages and an absence rule, on top of the default's rules. */
+const capsModel: Model = {
+  id: 'caps',
+  customEvents: ['Signal'],
+  scoringTypes: [
+    b2bDefault.scoringTypes[0],
+    {
+      id: 'partners',
+      rules: [
+        { id: 'page', match: { type: 'page' }, points: 3, caps: { perWindow: { days: 3, count: 4 } }, group: 'web' },
+        { id: 'pricing', match: { type: 'page', path: '/pricing/**' }, points: 7, group: 'web' },
+        { id: 'signal', match: { event: 'Signal' }, points: 9, caps: { perLead: 5 } },
+        { id: 'open', match: { event: 'Email Opened' }, points: 2, activity: false },
+        { id: 'unsub', match: { event: 'Unsubscribed' }, points: -20, caps: { perDay: 1 } },
+      ],
+      groups: [{ id: 'web', perDay: 12 }],
+      dailyPointsCap: 30,
+      windowDays: 14,
+      inactivity: [{ afterDays: 10, points: -3 }],
+      absence: [{ id: 'no_opens', match: { event: 'Email Opened' }, days: 20, points: -4 }],
+      tiers: [
+        { id: 'lead', min: 0 },
+        { id: 'mql', min: 20 },
+        { id: 'sql', min: 45 },
+      ],
+      floors: [{ id: 'sig', level: 'mql', match: { event: 'Signal' } }, { id: 'pages', level: 'sql', session: { distinctPages: 4 } }],
+      surge: { points: 25, days: 5 },
+      ladder: { sql: 4, mql: 9 },
+      stages: [{ id: 'leads' }, { id: 'hot', minEngagementScore: 30 }, { id: 'mql', minLeadScore: 60, minLevel: 'sql' }],
+    },
+  ],
+};
+
+const models = [compileModel(b2bDefault), compileModel(b2bThreeTier), compileModel(capsModel)];
+
+const PATHS = ['/', '/pricing', '/pricing/teams', '/docs', '/docs/api', '/compare/x', '/blog/a', '/features'];
+const KINDS = ['demo_request', 'contact_sales', 'content_download', 'case_study_download', 'webinar_signup', 'newsletter'];
+
+/** One random event somewhere in 45 days, clustered into visits so sessions and caps get exercised. */
+const eventArb = fc
+  .tuple(fc.integer({ min: 0, max: 44 }), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 7 }))
+  .map(([d, h, m, kind, pick]): Omit<LeadEvent, 'messageId'> => {
+    const t = T0 + d * DAY + h * HOUR + m * MIN;
+    const base = (() => {
+      switch (kind) {
+        case 0: case 1: case 2: case 3: return page(t, PATHS[pick]);
+        case 4: return form(t, KINDS[pick % KINDS.length]);
+        case 5: return dwell(t, pick * 40);
+        case 6: return track(t, 'Email Opened');
+        case 7: return track(t, 'Email Link Clicked');
+        case 8: return track(t, 'Webinar Attended');
+        case 9: return track(t, 'ROI Calculator Completed');
+        case 10: return track(t, 'Signal');
+        case 11: return pick === 0 ? track(t, 'Unsubscribed') : track(t, 'Email Bounced', { type: pick === 1 ? 'hard' : 'soft' });
+        default: return page(t, PATHS[(pick + 3) % PATHS.length]);
+      }
+    })();
+    const { messageId: _, ...rest } = base;
+    return rest;
+  });
+
+const streamArb = fc
+  .array(fc.tuple(eventArb, fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 1, max: 10 * 24 * 60 }))), { minLength: 1, maxLength: 150 })
+  .chain((evs) => fc.tuple(fc.constant(evs), fc.array(fc.nat(), { maxLength: 15 }), fc.integer({ min: 0, max: 120 })))
+  .map(([evs, dups, nowDays]) => {
+    // Arrival: each event reaches the collector after a delay: most at once, some up to 10 days late
+    // (an offline queue, a CRM sync), and some twice (retries).
+    const events = evs.map(([e, delayMin], i) => ({ e: { ...e, messageId: `e${String(i).padStart(4, '0')}` } as LeadEvent, arrives: e.timestamp + delayMin * MIN }));
+    const arrival = events.sort((a, b) => a.arrives - b.arrives).map((x) => x.e);
+    for (const d of dups) arrival.splice(d % (arrival.length + 1), 0, { ...arrival[d % arrival.length] });
+    const last = Math.max(...arrival.map((e) => e.timestamp));
+    return { arrival, now: last + nowDays * DAY };
+  });
+
+const strip = ({ ledger: _l, history: _h, ...rest }: ReturnType<typeof score>['types'][number]) => rest;
+
+describe('Scorer (incremental) equals score (full recomputation)', () => {
+  it.each(models.map((m) => [m.id, m] as const))('%s: random streams, late events and retries', (_, model) => {
+    fc.assert(
+      fc.property(streamArb, ({ arrival, now }) => {
+        const scorer = new Scorer(model, new MemoryLog(), undefined, { dailyCheckpoints: 3, sparseEveryDays: 5 });
+        let dup = 0;
+        for (const e of arrival) if (scorer.add(e).duplicate) dup++;
+        const full = score(model, arrival, now);
+        expect(dup).toBe(full.duplicates);
+        expect(scorer.evaluate(now)).toEqual(full.types.map(strip));
+        expect(JSON.stringify(scorer.state)).toBe(JSON.stringify(full.state));
+        for (const t of full.types) {
+          const lead = t.ledger.filter((x) => x.kind !== 'clamp' || x.score === 'lead').reduce((s, x) => s + x.points, 0);
+          const eng = t.ledger.filter((x) => (x.kind === 'rule' && x.inWindow) || (x.kind === 'clamp' && x.score === 'engagement')).reduce((s, x) => s + x.points, 0);
+          expect(lead).toBe(t.leadScore);
+          expect(eng).toBe(t.engagementScore);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a late event rewinds only to the checkpoint before it', () => {
+    const model = models[0];
+    const scorer = new Scorer(model, new MemoryLog());
+    for (let d = 0; d < 30; d++) scorer.add(page(T0 + d * DAY + 9 * HOUR, '/blog/' + d));
+    const r = scorer.add(page(T0 + 28 * DAY + 10 * HOUR, '/pricing'));
+    expect(r.refolded).toBe(2); // from the checkpoint at day 28's start: day 28's page and day 29's
+    const early = scorer.add(form(T0 + 5 * HOUR, 'demo_request'));
+    expect(early.refolded).toBe(31); // no checkpoint before day 0: everything
+    expect(early.changes.some((c) => c.to === 'very_hot')).toBe(true);
+  });
+
+  it('checkpoints are thinned: the size of a scorer stays bounded by days, not events', () => {
+    const scorer = new Scorer(models[0], new MemoryLog(), undefined, { dailyCheckpoints: 8, sparseEveryDays: 7 });
+    for (let i = 0; i < 5000; i++) scorer.add(page(T0 + i * 30 * MIN, '/p' + (i % 40)));
+    const stateBytes = JSON.stringify(scorer.state).length;
+    for (let i = 5000; i < 10000; i++) scorer.add(page(T0 + i * 30 * MIN, '/p' + (i % 40)));
+    expect(JSON.stringify(scorer.state).length).toBeLessThan(stateBytes * 1.2);
+    expect(scorer.checkpoints.filter((c) => c.day > scorer.model.days.day(scorer.state.clock) - 8)).toHaveLength(8);
+    expect(scorer.checkpoints.length).toBeLessThan(8 + 210 / 7 + 2);
+  });
+});
