@@ -61,6 +61,9 @@ export interface TypeState {
   kinds: number[][];
   /** Per-day cap counters, for `capDay` only. */
   capDay: number;
+  /** For `capDay`: the window's running sum (unclamped), and the clamped engagement score `surge.days` ago. */
+  winSum: number;
+  surgeBase: number;
   dayCounts: Record<number, number>;
   groupPts: Record<number, number>;
   dayPts: number;
@@ -139,6 +142,8 @@ export function initState(model: CompiledModel): LeadState {
       pts: [],
       kinds: [],
       capDay: -Infinity,
+      winSum: 0,
+      surgeBase: 0,
       dayCounts: {},
       groupPts: {},
       dayPts: 0,
@@ -304,10 +309,13 @@ function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadE
   const d = model.days.day(at);
   advanceType(t, ts, at, out);
   if (ts.capDay !== d) {
+    // Once a day per lead, so each fold stays O(1) however many buckets the window holds.
     ts.capDay = d;
     ts.dayCounts = {};
     ts.groupPts = {};
     ts.dayPts = 0;
+    ts.winSum = sumDays(ts, d - t.windowDays + 1, d);
+    ts.surgeBase = engagementOn(t, ts, d - surgeDays(t));
   }
   prune(t, ts, d);
 
@@ -333,6 +341,7 @@ function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadE
     if (points !== 0) {
       addToBucket(ts, d, points, r.index);
       ts.leadSum += points;
+      ts.winSum += points;
     }
     if (points > 0 && r.activity) activity = true;
     const entry: LedgerEntry = { scoringType: t.id, kind: 'rule', at, points, messageId: e.messageId, rule: r.id, ruleName: r.name, base: r.points };
@@ -365,12 +374,12 @@ function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadE
     ts.idleRef = at;
     ts.penalties = 0;
     if (!ts.suppressed) {
-      const score = engagementOn(t, ts, d);
+      const score = Math.max(0, ts.winSum);
       const tier = tierOf(t, score);
       let surge = -1;
       let gain = 0;
       if (t.surge) {
-        gain = score - engagementOn(t, ts, d - t.surge.days);
+        gain = score - ts.surgeBase;
         if (gain >= t.surge.points) surge = Math.min(tier + 1, t.tierIds.length - 1);
       }
       const next = Math.max(ts.level, tier, floor, surge);
@@ -391,7 +400,7 @@ function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadE
 
   if (t.stages.length) {
     const lead = Math.max(0, ts.leadSum);
-    const eng = engagementOn(t, ts, d);
+    const eng = Math.max(0, ts.winSum);
     for (let s = t.stages.length - 1; s > ts.stage; s--) {
       const st = t.stages[s];
       if (lead >= st.minLeadScore && eng >= st.minEngagementScore && ts.level >= st.minLevel) {
