@@ -9,7 +9,7 @@
  */
 import type { LeadEvent } from './events.js';
 import type { CompiledModel } from './compile.js';
-import { cloneState, compareEvents, evaluate, fold, initState, isInOrder, type FoldOutput, type LeadState, type TypeResult } from './engine.js';
+import { cloneState, compareEvents, evaluate, fold, initState, isInOrder, type FoldOutput, type LedgerEntry, type LevelChange, type LeadState, type TypeResult } from './engine.js';
 
 /** Where a Scorer keeps raw events; the Durable Object implements it on SQLite. */
 export interface EventLog {
@@ -29,12 +29,20 @@ export interface ScorerOptions {
   sparseEveryDays?: number;
 }
 
-export interface AddResult extends FoldOutput {
-  duplicate: boolean;
-  /** Events refolded because this one came late (0 when it was in order). */
+export interface AddResult {
+  /** New events (not seen before), in the order given. */
+  added: string[];
+  /** Events whose messageId was already known: ignored. */
+  duplicates: string[];
+  /** The instant history was rewound to for late events (everything after it was refolded); null when in order. */
+  rewoundTo: number | null;
+  /** Events refolded because others came late (0 when all were in order). */
   refolded: number;
-  /** Ledgers of refolded events, by messageId, so a store can update what it showed for them. */
-  rescored: Map<string, FoldOutput['ledger']>;
+  /** Points of every event folded by this call, new or refolded, by messageId. */
+  ledgers: Map<string, LedgerEntry[]>;
+  /** Level changes of the folded stretch, and penalties that fell due in it. */
+  changes: LevelChange[];
+  timed: LedgerEntry[];
 }
 
 export class MemoryLog implements EventLog {
@@ -99,27 +107,50 @@ export class Scorer {
 
   /** Adds one event: ignored if its messageId was seen, folded if in order, else rewound and refolded. */
   add(e: LeadEvent): AddResult {
-    if (this.log.has(e.messageId)) return { ledger: [], changes: [], duplicate: true, refolded: 0, rescored: new Map() };
-    this.log.add(e);
-    if (isInOrder(this.state, e)) return { ...this.#foldOne(e), duplicate: false, refolded: 0, rescored: new Map() };
+    return this.addMany([e]);
+  }
 
-    // Late: the newest checkpoint taken strictly before the event's day (a checkpoint holds the state before
-    // that day's first event), else the beginning.
-    const day = this.model.days.day(e.timestamp);
+  /**
+   * Adds events (any order, duplicates allowed). In-order events are folded directly; if any is late, history
+   * is rewound once, to the newest checkpoint before the earliest of them, and refolded.
+   */
+  addMany(events: readonly LeadEvent[]): AddResult {
+    const out: AddResult = { added: [], duplicates: [], rewoundTo: null, refolded: 0, ledgers: new Map(), changes: [], timed: [] };
+    const fresh: LeadEvent[] = [];
+    const seen = new Set<string>();
+    for (const e of events) {
+      if (seen.has(e.messageId) || this.log.has(e.messageId)) out.duplicates.push(e.messageId);
+      else {
+        seen.add(e.messageId);
+        fresh.push(e);
+        out.added.push(e.messageId);
+      }
+    }
+    if (!fresh.length) return out;
+    fresh.sort(compareEvents);
+    for (const e of fresh) this.log.add(e);
+    const collect = (e: LeadEvent) => {
+      const r = this.#foldOne(e);
+      out.ledgers.set(e.messageId, r.ledger.filter((x) => x.messageId === e.messageId));
+      out.timed.push(...r.ledger.filter((x) => x.messageId === undefined));
+      out.changes.push(...r.changes);
+    };
+    if (isInOrder(this.state, fresh[0])) {
+      for (const e of fresh) collect(e);
+      return out;
+    }
+    // Late: the newest checkpoint taken on or before the earliest event's day (a checkpoint holds the state
+    // before that day's first event), else the beginning.
+    const day = this.model.days.day(fresh[0].timestamp);
     let i = this.checkpoints.length - 1;
     while (i >= 0 && this.checkpoints[i].day > day) i--;
     const from = i >= 0 ? this.checkpoints[i] : null;
     this.checkpoints = this.checkpoints.slice(0, i + 1); // refolding re-creates the ones after
     this.state = from ? cloneState(from.state) : initState(this.model);
-    const out: AddResult = { ledger: [], changes: [], duplicate: false, refolded: 0, rescored: new Map() };
+    out.rewoundTo = this.state.clock;
     for (const x of [...this.log.after(this.state.clock, this.state.lastId)]) {
-      const r = this.#foldOne(x);
-      out.changes.push(...r.changes);
-      if (x.messageId === e.messageId) out.ledger = r.ledger;
-      else {
-        out.refolded++;
-        out.rescored.set(x.messageId, r.ledger);
-      }
+      collect(x);
+      if (!seen.has(x.messageId)) out.refolded++;
     }
     return out;
   }

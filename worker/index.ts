@@ -1,7 +1,73 @@
+/**
+ * The collector. A thin Worker: CORS, keys, size limits, validation and response shape; all lead state lives
+ * in the Lead Durable Objects.
+ */
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { ModelError } from '../shared/compile.js';
+import type { Env } from './env.js';
+import { fail } from './errors.js';
+import { keyConfig } from './keys.js';
+import { activeModel } from './model.js';
+import { ingestRoutes } from './routes/ingest.js';
+import { leadRoutes, levelRoutes } from './routes/leads.js';
 
-const app = new Hono();
+export { Lead } from './lead.js';
 
-app.get('/health', (c) => c.json({ ok: true, service: 'leadlevel' }));
+const app = new Hono<{ Bindings: Env }>();
+
+// Browsers: ingest with text/plain needs no preflight; the response is readable by the page's origin.
+app.use('/v1/*', async (c, next) => {
+  const origin = c.req.header('Origin');
+  if (c.req.method === 'OPTIONS') {
+    return new Response(null, {
+      status: 204,
+      headers: {
+        'Access-Control-Allow-Origin': origin ?? '*',
+        'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+        'Access-Control-Allow-Headers': 'Content-Type, Authorization, Content-Encoding',
+        'Access-Control-Max-Age': '86400',
+        Vary: 'Origin',
+      },
+    });
+  }
+  await next();
+  if (origin) {
+    c.res.headers.set('Access-Control-Allow-Origin', origin);
+    c.res.headers.append('Vary', 'Origin');
+  }
+});
+
+app.use('/v1/*', async (c, next) => {
+  const refusal = keyConfig(c.env).refusal;
+  if (refusal) fail(503, 'not_configured', refusal);
+  activeModel();
+  await next();
+});
+
+app.get('/health', (c) => c.json({ ok: true, service: 'leadlevel', model: activeModel().id, version: activeModel().version }));
+
+app.route('/v1', ingestRoutes);
+app.route('/v1/leads', leadRoutes);
+app.route('/v1/level', levelRoutes);
+
+app.notFound((c) => c.json({ error: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+
+app.onError((err, c) => {
+  let res: Response;
+  if (err instanceof HTTPException) res = err.getResponse();
+  else if (err instanceof ModelError) {
+    res = Response.json({ error: 'model_invalid', message: err.message, problems: err.problems }, { status: 500 });
+  } else {
+    console.error('unexpected error', err);
+    res = Response.json({ error: 'internal', message: 'unexpected error; it has been logged' }, { status: 500 });
+  }
+  const origin = c.req.header('Origin');
+  if (origin) {
+    res = new Response(res.body, res);
+    res.headers.set('Access-Control-Allow-Origin', origin);
+  }
+  return res;
+});
 
 export default app;

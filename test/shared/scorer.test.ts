@@ -95,7 +95,12 @@ describe('Scorer (incremental) equals score (full recomputation)', () => {
       fc.property(streamArb, ({ arrival, now }) => {
         const scorer = new Scorer(model, new MemoryLog(), undefined, { dailyCheckpoints: 3, sparseEveryDays: 5 });
         let dup = 0;
-        for (const e of arrival) if (scorer.add(e).duplicate) dup++;
+        for (let i = 0; i < arrival.length; ) {
+          // Batches of 1 to 4 events, as a collector receives them.
+          const n = 1 + (i % 4);
+          dup += scorer.addMany(arrival.slice(i, i + n)).duplicates.length;
+          i += n;
+        }
         const full = score(model, arrival, now);
         expect(dup).toBe(full.duplicates);
         expect(scorer.evaluate(now)).toEqual(full.types.map(strip));
@@ -120,6 +125,7 @@ describe('Scorer (incremental) equals score (full recomputation)', () => {
     const early = scorer.add(form(T0 + 5 * HOUR, 'demo_request'));
     expect(early.refolded).toBe(31); // no checkpoint before day 0: everything
     expect(early.changes.some((c) => c.to === 'very_hot')).toBe(true);
+    expect(early.ledgers.get(early.added[0])?.[0]).toMatchObject({ rule: 'demo_request', points: 20 });
   });
 
   it('checkpoints are thinned: the size of a scorer stays bounded by days, not events', () => {

@@ -1,0 +1,15 @@
+import type { Lead } from './lead.js';
+
+export interface Env {
+  LEAD: DurableObjectNamespace<Lead>;
+  /** `production` (the deployed default, from wrangler.toml) refuses the local default keys. */
+  ENVIRONMENT?: string;
+  /** Site keys and their allowed origins, JSON: {"pk_live_…": {"origins": ["https://www.example.com"]}}. */
+  SITE_KEYS?: string;
+  /** Secret keys, comma-separated (set with `wrangler secret put SECRET_KEYS`). */
+  SECRET_KEYS?: string;
+  /** Days raw events are kept before they are compacted into day rollups (default 400). */
+  RAW_RETENTION_DAYS?: string;
+  /** Events a visitor may send per minute with a site key before 429 (default 120). */
+  VISITOR_EVENTS_PER_MINUTE?: string;
+}

@@ -1,0 +1,56 @@
+/**
+ * Which Durable Object holds a lead. Every id a lead is known by has an object of its own, named
+ * `u:<userId>`, `e:<email>` or `a:<anonymousId>`; the lead lives in the most definite one (userId, else email,
+ * else anonymousId) and the others forward to it once merged. No directory to consult on the hot path.
+ */
+import type { LeadEvent } from '../shared/events.js';
+import { normalizeEmail, type NormalizedMessage } from '../shared/normalize.js';
+
+export const userKey = (id: string) => (normalizeEmail(id) ? `e:${normalizeEmail(id)}` : `u:${id}`);
+export const emailKey = (email: string) => `e:${email.toLowerCase()}`;
+export const anonKey = (id: string) => `a:${id}`;
+
+/** The keys a lead id given to the API may mean, most definite first. */
+export function candidateKeys(id: string): string[] {
+  const email = normalizeEmail(id);
+  return email ? [emailKey(email)] : [`u:${id}`, anonKey(id)];
+}
+
+/** The public id of a lead stored under a key: its userId, else its email, else its anonymousId. */
+export const idOfKey = (key: string) => key.slice(2);
+
+export interface Delivery {
+  target: string;
+  /** Other ids this batch says belong to the target: merged into it. */
+  aliases: string[];
+  events: LeadEvent[];
+}
+
+/** Groups a batch's messages by the lead they belong to, linking ids that appear together. */
+export function route(messages: NormalizedMessage[]): Map<string, Delivery> {
+  // Links first, so an anonymous page view in the same batch as the identify goes straight to the known lead.
+  const linkedTo = new Map<string, string>();
+  const primary = (m: NormalizedMessage) => (m.userId ? userKey(m.userId) : m.email ? emailKey(m.email) : anonKey(m.anonymousId!));
+  for (const m of messages) {
+    const target = primary(m);
+    const others = [m.anonymousId && anonKey(m.anonymousId), m.email && emailKey(m.email)].filter((k): k is string => !!k && k !== target);
+    for (const k of others) if (!linkedTo.has(k)) linkedTo.set(k, target);
+  }
+  // Follow a → e → u within the batch.
+  const resolve = (k: string) => {
+    for (let i = 0; i < 3 && linkedTo.has(k); i++) k = linkedTo.get(k)!;
+    return k;
+  };
+  const out = new Map<string, Delivery>();
+  for (const m of messages) {
+    const target = resolve(primary(m));
+    let d = out.get(target);
+    if (!d) out.set(target, (d = { target, aliases: [], events: [] }));
+    d.events.push(m.event);
+  }
+  for (const [alias, to] of linkedTo) {
+    const d = out.get(resolve(to));
+    if (d && alias !== d.target && !d.aliases.includes(alias)) d.aliases.push(alias);
+  }
+  return out;
+}

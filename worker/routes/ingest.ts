@@ -1,0 +1,91 @@
+/**
+ * Ingest: Segment's HTTP tracking API. `POST /v1/batch`, `/v1/track`, `/v1/page`, `/v1/identify`.
+ * The answer carries the visitor's level after the batch, so a page can personalize with no second request.
+ */
+import { Hono, type Context } from 'hono';
+import type { SegmentMessage } from '../../shared/events.js';
+import { normalizeMessage } from '../../shared/normalize.js';
+import { checkBatch, checkSingle, IGNORED_TYPES, type Problem } from '../../shared/validate.js';
+import { authenticate, type Caller } from '../auth.js';
+import { readJson } from '../body.js';
+import type { Env } from '../env.js';
+import { leadStub } from '../lead.js';
+import { fail, invalid } from '../errors.js';
+import { anonKey, route } from '../identity.js';
+import type { IngestResult } from '../lead.js';
+
+/** Events only a server can attest (an email service, a webinar platform, a CRM): never from a browser key. */
+export const SERVER_EVENTS = new Set([
+  'Email Opened',
+  'Email Link Clicked',
+  'Email Bounced',
+  'Unsubscribed',
+  'Webinar Attended',
+  'Demo Booked',
+  'Opportunity Created',
+  'Deal Won',
+  'Deal Lost',
+]);
+
+type C = Context<{ Bindings: Env }>;
+
+async function ingest(c: C, caller: Caller, messages: SegmentMessage[], batchSentAt: string | undefined, paths: string[]) {
+  if (caller.kind === 'public') {
+    const problems: Problem[] = [];
+    messages.forEach((m, i) => {
+      if (m.type === 'track' && SERVER_EVENTS.has(m.event)) problems.push({ path: `${paths[i]}.event`, reason: `"${m.event}" is a server-side event: send it with a secret key` });
+    });
+    if (problems.length) fail(403, 'secret_key_required', problems.map((p) => `${p.path}: ${p.reason}`).join('; '), { problems });
+  }
+  const receivedAt = Date.now();
+  const scored = messages.filter((m) => !(IGNORED_TYPES as readonly string[]).includes(m.type));
+  const normalized = scored.map((m) => normalizeMessage(m, { receivedAt, batchSentAt, keyKind: caller.kind }));
+  const deliveries = [...route(normalized).values()];
+  const results = await Promise.all(
+    deliveries.map((d) =>
+      leadStub(c.env, d.target).ingest({ key: d.target, events: d.events, aliases: d.aliases, receivedAt, limited: caller.kind === 'public' }),
+    ),
+  );
+  const limited = results.filter((r): r is Extract<IngestResult, { ok: false }> => !r.ok);
+  if (limited.length) {
+    const retryAfter = Math.max(...limited.map((r) => r.retryAfter));
+    fail(429, 'rate_limited', `too many events from this visitor; retry after ${retryAfter} s`, { retryAfter }, { 'Retry-After': String(retryAfter) });
+  }
+  const ok = results as Extract<IngestResult, { ok: true }>[];
+  const sum = (k: 'accepted' | 'duplicates' | 'archived') => ok.reduce((s, r) => s + r[k], 0);
+  // The visitor: the lead holding the batch's anonymous id (a browser batch has one), else the first lead.
+  const anon = normalized.find((n) => n.anonymousId)?.anonymousId;
+  const mine = ok[deliveries.findIndex((d) => anon && (d.target === anonKey(anon) || d.aliases.includes(anonKey(anon))))] ?? ok[0];
+  const body: Record<string, unknown> = {
+    success: true,
+    accepted: sum('accepted'),
+    duplicates: sum('duplicates'),
+    ignored: messages.length - scored.length,
+  };
+  if (sum('archived')) body.archived = sum('archived');
+  if (mine) {
+    body.lead = caller.kind === 'public' ? { level: mine.lead.level, levelName: mine.lead.levelName } : mine.lead;
+    body.previousLevel = mine.previousLevel;
+    body.changes = mine.changes.map((ch) => ({ from: ch.from, to: ch.to, at: new Date(ch.at).toISOString(), reason: ch.reason.kind }));
+  }
+  if (caller.kind === 'secret') body.leads = ok.map((r) => r.lead);
+  return c.json(body);
+}
+
+export const ingestRoutes = new Hono<{ Bindings: Env }>()
+  .post('/batch', async (c) => {
+    const raw = await readJson(c.req.raw);
+    const caller = authenticate(c, (raw as { writeKey?: unknown } | null)?.writeKey);
+    const checked = checkBatch(raw);
+    if (!checked.ok) invalid(checked.problems);
+    const { batch, sentAt } = checked.value;
+    return ingest(c, caller, batch, sentAt, batch.map((_, i) => `batch[${i}]`));
+  })
+  .post('/:type{track|page|identify}', async (c) => {
+    const type = c.req.param('type') as 'track' | 'page' | 'identify';
+    const raw = await readJson(c.req.raw);
+    const caller = authenticate(c, (raw as { writeKey?: unknown } | null)?.writeKey);
+    const checked = checkSingle(raw, type);
+    if (!checked.ok) invalid(checked.problems);
+    return ingest(c, caller, [checked.value], undefined, ['body']);
+  });

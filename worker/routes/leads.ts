@@ -1,0 +1,63 @@
+/** Reads. Secret keys read any lead; a site key reads only its own visitor's level, by anonymousId. */
+import { Hono } from 'hono';
+import { authenticate, requireSecret } from '../auth.js';
+import type { Env } from '../env.js';
+import { leadStub } from '../lead.js';
+import { fail } from '../errors.js';
+import { anonKey, candidateKeys } from '../identity.js';
+import { activeModel } from '../model.js';
+import { MAX_ID_LENGTH } from '../../shared/limits.js';
+
+function checkId(id: string): void {
+  if (!id || id.length > MAX_ID_LENGTH) fail(400, 'invalid_id', `a lead id is 1 to ${MAX_ID_LENGTH} characters (a userId, an email or an anonymousId)`);
+}
+
+const encodeCursor = (c: { ts: number; id: string }) => btoa(JSON.stringify([c.ts, c.id])).replace(/=+$/, '');
+function decodeCursor(s: string): { ts: number; id: string } {
+  try {
+    const [ts, id] = JSON.parse(atob(s)) as [unknown, unknown];
+    if (typeof ts === 'number' && typeof id === 'string') return { ts, id };
+  } catch {
+    // fall through
+  }
+  fail(400, 'invalid_cursor', 'cursor is not one this API returned; pass nextCursor from the previous page as is');
+}
+
+export const leadRoutes = new Hono<{ Bindings: Env }>()
+  .get('/:id', async (c) => {
+    const caller = authenticate(c);
+    requireSecret(caller, 'reading a lead');
+    const id = c.req.param('id');
+    checkId(id);
+    for (const key of candidateKeys(id)) {
+      const view = await leadStub(c.env, key).view();
+      if (view) return c.json(view);
+    }
+    fail(404, 'lead_not_found', `no lead is known by "${id}" (userId, email or anonymousId)`);
+  })
+  .get('/:id/events', async (c) => {
+    const caller = authenticate(c);
+    requireSecret(caller, 'reading a lead’s events');
+    const id = c.req.param('id');
+    checkId(id);
+    const limitRaw = c.req.query('limit') ?? '50';
+    const limit = Number(limitRaw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) fail(400, 'invalid_limit', `limit must be a whole number from 1 to 500 (got "${limitRaw}")`);
+    const cursorRaw = c.req.query('cursor');
+    const cursor = cursorRaw ? decodeCursor(cursorRaw) : null;
+    for (const key of candidateKeys(id)) {
+      const page = await leadStub(c.env, key).events(limit, cursor);
+      if (page) return c.json({ events: page.events, nextCursor: page.next ? encodeCursor(page.next) : null });
+    }
+    fail(404, 'lead_not_found', `no lead is known by "${id}" (userId, email or anonymousId)`);
+  });
+
+/** `GET /v1/level?anonymousId=…`: the visitor's own level, for the browser (a site key is enough). */
+export const levelRoutes = new Hono<{ Bindings: Env }>().get('/', async (c) => {
+  authenticate(c);
+  const anonymousId = c.req.query('anonymousId') ?? '';
+  checkId(anonymousId);
+  const lead = await leadStub(c.env, anonKey(anonymousId)).level();
+  const t = activeModel().types[0];
+  return c.json(lead ? { known: true, level: lead.level, levelName: lead.levelName } : { known: false, level: t.tierIds[0], levelName: t.tierNames[0] });
+});
