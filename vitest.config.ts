@@ -1,15 +1,20 @@
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 
-// Pure code (shared/: contract, model, engine) runs in Node; the Worker and the SDK have their own projects.
 export default defineConfig({
   test: {
     projects: [
+      // Pure code (shared/: the contract, the model, the engine) runs in Node.
+      { test: { name: 'shared', include: ['test/shared/**/*.test.ts'], environment: 'node' } },
+      // The Worker and its Durable Objects run inside workerd, configured from wrangler.toml.
       {
-        test: {
-          name: 'shared',
-          include: ['test/shared/**/*.test.ts'],
-          environment: 'node',
-        },
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: { bindings: { ENVIRONMENT: 'development', VISITOR_EVENTS_PER_MINUTE: '120' } },
+          }),
+        ],
+        test: { name: 'worker', include: ['test/worker/**/*.test.ts'] },
       },
     ],
   },

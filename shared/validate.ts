@@ -20,6 +20,8 @@ import {
 export interface Problem {
   path: string;
   reason: string;
+  /** Set when the problem is a size limit (HTTP 413 rather than 400). */
+  tooLarge?: true;
 }
 
 export type Checked<T> = { ok: true; value: T; problems: [] } | { ok: false; problems: Problem[] };
@@ -122,7 +124,7 @@ export function checkMessage(raw: unknown, at: string, problems: Problem[]): raw
   }
   const size = byteLength(raw);
   if (size > SEGMENT_MAX_MESSAGE_BYTES) {
-    problems.push({ path: here, reason: `message is ${size} bytes; the limit is 32 KB per message` });
+    problems.push({ path: here, reason: `message is ${size} bytes; the limit is 32 KB per message`, tooLarge: true });
   }
   const mid = raw.messageId;
   if (mid !== undefined && (typeof mid !== 'string' || mid === '' || mid.length > MAX_MESSAGE_ID_LENGTH)) {
@@ -157,7 +159,7 @@ export function checkBatch(raw: unknown): Checked<BatchRequest> {
   if (!isObject(raw)) return { ok: false, problems: [{ path: 'body', reason: 'must be a JSON object with a batch array' }] };
   const size = byteLength(raw);
   if (size > SEGMENT_MAX_BATCH_BYTES) {
-    return { ok: false, problems: [{ path: 'body', reason: `request is ${size} bytes; the limit is 500 KB per batch` }] };
+    return { ok: false, problems: [{ path: 'body', reason: `request is ${size} bytes; the limit is 500 KB per batch`, tooLarge: true }] };
   }
   if (!Array.isArray(raw.batch)) {
     problems.push({ path: 'batch', reason: 'must be an array of messages' });

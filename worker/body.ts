@@ -1,5 +1,6 @@
 /** Request bodies: read with Segment's size limit enforced while streaming, gzip accepted, JSON or text/plain. */
 import { SEGMENT_MAX_BATCH_BYTES } from '../shared/limits.js';
+import { HTTPException } from 'hono/http-exception';
 import { fail } from './errors.js';
 
 async function readLimited(stream: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
@@ -37,7 +38,7 @@ export async function readJson(req: Request, limit = SEGMENT_MAX_BATCH_BYTES): P
   try {
     bytes = await readLimited(body, limit);
   } catch (err) {
-    if (err instanceof Error && err.name === 'HTTPException') throw err;
+    if (err instanceof HTTPException) throw err;
     fail(400, 'invalid_body', `the body could not be read${encoding ? ` as ${encoding}` : ''}: ${(err as Error).message}`);
   }
   const text = new TextDecoder().decode(bytes);

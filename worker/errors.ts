@@ -13,5 +13,9 @@ export function fail(status: ContentfulStatusCode, error: string, message: strin
 
 export function invalid(problems: Problem[]): never {
   const shown = problems.slice(0, 50);
+  if (problems.some((p) => p.tooLarge)) {
+    const big = problems.filter((p) => p.tooLarge);
+    fail(413, 'payload_too_large', big.map((p) => `${p.path}: ${p.reason}`).join('; '), { problems: big });
+  }
   fail(400, 'invalid_request', shown.map((p) => `${p.path}: ${p.reason}`).join('; '), { problems: shown, more: problems.length - shown.length || undefined });
 }

@@ -355,7 +355,7 @@ export class Lead extends DurableObject<Env> {
     if (fwd && fwd !== into) return { accepted: false, events: [], aliases: [], forwardTo: fwd };
     const key = this.#meta('key');
     // An id already holding a more definite lead is not merged into a less definite one.
-    if (key && rank(key) < rank(into) && !fwd) return { accepted: false, events: [], aliases: [] };
+    if (key && rank(key) > rank(into) && !fwd) return { accepted: false, events: [], aliases: [] };
     this.#setMeta('forward_to', into);
     const events = all<{ body: string }>(this.#sql, 'SELECT body FROM events').map((r) => JSON.parse(r.body) as LeadEvent);
     const aliases = all<{ alias: string }>(this.#sql, 'SELECT alias FROM aliases').map((r) => r.alias);

@@ -45,7 +45,7 @@ describe('checkBatch', () => {
     const big = { ...ok, properties: { blob: 'x'.repeat(33 * 1024) } };
     expect(checkBatch({ batch: [big] }).problems[0].reason).toMatch(/the limit is 32 KB per message/);
     const many = Array.from({ length: 20 }, () => ({ ...ok, properties: { blob: 'x'.repeat(30 * 1024) } }));
-    expect(checkBatch({ batch: many }).problems).toEqual([{ path: 'body', reason: expect.stringMatching(/the limit is 500 KB per batch/) }]);
+    expect(checkBatch({ batch: many }).problems).toEqual([{ path: 'body', reason: expect.stringMatching(/the limit is 500 KB per batch/), tooLarge: true }]);
   });
 
   it('rejects empty and shapeless bodies', () => {

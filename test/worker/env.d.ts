@@ -1,0 +1,3 @@
+declare namespace Cloudflare {
+  interface Env extends import('../../worker/env.js').Env {}
+}

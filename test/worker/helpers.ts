@@ -1,0 +1,33 @@
+import { env, exports } from 'cloudflare:workers';
+
+export const BASE = 'http://collector.test';
+export const SECRET = 'Basic ' + btoa('sk_dev:');
+export const LOCAL_PAGE = 'http://localhost:5173';
+
+let n = 0;
+export const uid = (prefix = 'x') => `${prefix}-${Date.now().toString(36)}-${(++n).toString(36)}`;
+
+export function call(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  let body = init.body;
+  if (init.json !== undefined) {
+    body = JSON.stringify(init.json);
+    if (!headers.has('Content-Type')) headers.set('Content-Type', 'application/json');
+  }
+  return exports.default.fetch(new Request(BASE + path, { ...init, headers, body }));
+}
+
+/** A server-side batch with the secret key. */
+export const serverBatch = (batch: unknown[], extra: Record<string, unknown> = {}) =>
+  call('/v1/batch', { method: 'POST', headers: { Authorization: SECRET }, json: { batch, ...extra } });
+
+/** A browser batch: site key in the body, text/plain, from a local page. */
+export const browserBatch = (batch: unknown[], origin = LOCAL_PAGE) =>
+  call('/v1/batch', { method: 'POST', headers: { Origin: origin, 'Content-Type': 'text/plain' }, body: JSON.stringify({ writeKey: 'pk_demo', batch }) });
+
+export const readLead = (id: string) => call(`/v1/leads/${encodeURIComponent(id)}`, { headers: { Authorization: SECRET } });
+
+export const iso = (t: number) => new Date(t).toISOString();
+export const DAY = 86_400_000;
+
+export { env };
