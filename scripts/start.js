@@ -4,7 +4,9 @@
 import { spawn } from 'node:child_process';
 
 const port = process.env.PORT ?? '8787';
-const child = spawn('npx', ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', port, '--show-interactive-dev-session=false', '--var', 'ENVIRONMENT:development'], {
+// Extra arguments go to wrangler (the tests pass --persist-to a temporary folder).
+const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', port, '--show-interactive-dev-session=false', '--var', 'ENVIRONMENT:development', ...process.argv.slice(2)];
+const child = spawn('npx', args, {
   stdio: 'inherit',
   // No telemetry, and no download of request.cf data: nothing leaves loopback.
   env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },

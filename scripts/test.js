@@ -3,7 +3,8 @@
 import { spawnSync } from 'node:child_process';
 
 const steps = [
-  ['type-check', 'npx', ['tsc', '-p', 'tsconfig.json']],
+  ['type-check: Worker and shared', 'npx', ['tsc', '-p', 'tsconfig.json']],
+  ['type-check: scripts, benchmarks, HTTP and browser tests', 'npx', ['tsc', '-p', 'tsconfig.node.json']],
   ['tests', 'npx', ['vitest', 'run']],
 ];
 

@@ -14,6 +14,8 @@ import { cloneState, compareEvents, evaluate, fold, initState, isInOrder, type F
 /** Where a Scorer keeps raw events; the Durable Object implements it on SQLite. */
 export interface EventLog {
   has(messageId: string): boolean;
+  /** Optional: which of these ids are stored, in one look-up (else `has` is asked for each). */
+  known?(messageIds: string[]): Set<string>;
   add(e: LeadEvent): void;
   /** Events in engine order (time, then messageId) strictly after (t, id); all of them when t is -Infinity. */
   after(t: number, id: string): Iterable<LeadEvent>;
@@ -118,8 +120,9 @@ export class Scorer {
     const out: AddResult = { added: [], duplicates: [], rewoundTo: null, refolded: 0, ledgers: new Map(), changes: [], timed: [] };
     const fresh: LeadEvent[] = [];
     const seen = new Set<string>();
+    const stored = this.log.known?.(events.map((e) => e.messageId));
     for (const e of events) {
-      if (seen.has(e.messageId) || this.log.has(e.messageId)) out.duplicates.push(e.messageId);
+      if (seen.has(e.messageId) || (stored ? stored.has(e.messageId) : this.log.has(e.messageId))) out.duplicates.push(e.messageId);
       else {
         seen.add(e.messageId);
         fresh.push(e);

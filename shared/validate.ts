@@ -104,8 +104,11 @@ function checkCanonicalProperties(event: string, props: JsonObject, at: string, 
   }
 }
 
-/** Checks one message. `at` is its path in the request (`batch[3]`, or `` for a single call). */
-export function checkMessage(raw: unknown, at: string, problems: Problem[]): raw is SegmentMessage {
+/**
+ * Checks one message. `at` is its path in the request (`batch[3]`, or `` for a single call). `bodyBytes`, when
+ * the caller measured the request, skips measuring messages that cannot be over the limit.
+ */
+export function checkMessage(raw: unknown, at: string, problems: Problem[], bodyBytes = Infinity): raw is SegmentMessage {
   const before = problems.length;
   const here = at || 'body';
   if (!isObject(raw)) {
@@ -122,7 +125,7 @@ export function checkMessage(raw: unknown, at: string, problems: Problem[]): raw
   if (!ignored && type !== 'track' && type !== 'page' && type !== 'identify') {
     problems.push({ path: p('type'), reason: `"${type}" is not a message type (track, page or identify)` });
   }
-  const size = byteLength(raw);
+  const size = bodyBytes <= SEGMENT_MAX_MESSAGE_BYTES ? 0 : byteLength(raw);
   if (size > SEGMENT_MAX_MESSAGE_BYTES) {
     problems.push({ path: here, reason: `message is ${size} bytes; the limit is 32 KB per message`, tooLarge: true });
   }
@@ -153,11 +156,11 @@ export function checkMessage(raw: unknown, at: string, problems: Problem[]): raw
   return problems.length === before;
 }
 
-/** Checks a `POST /v1/batch` body. */
-export function checkBatch(raw: unknown): Checked<BatchRequest> {
+/** Checks a `POST /v1/batch` body; `bodyBytes` is its size as received, when known. */
+export function checkBatch(raw: unknown, bodyBytes?: number): Checked<BatchRequest> {
   const problems: Problem[] = [];
   if (!isObject(raw)) return { ok: false, problems: [{ path: 'body', reason: 'must be a JSON object with a batch array' }] };
-  const size = byteLength(raw);
+  const size = bodyBytes ?? byteLength(raw);
   if (size > SEGMENT_MAX_BATCH_BYTES) {
     return { ok: false, problems: [{ path: 'body', reason: `request is ${size} bytes; the limit is 500 KB per batch`, tooLarge: true }] };
   }
@@ -166,7 +169,7 @@ export function checkBatch(raw: unknown): Checked<BatchRequest> {
   } else if (raw.batch.length === 0) {
     problems.push({ path: 'batch', reason: 'is empty; send at least one message' });
   } else {
-    raw.batch.forEach((m, i) => checkMessage(m, `batch[${i}]`, problems));
+    raw.batch.forEach((m, i) => checkMessage(m, `batch[${i}]`, problems, size));
   }
   checkDate(raw, 'sentAt', 'body', problems);
   checkObject(raw, 'context', 'body', problems);
@@ -177,14 +180,14 @@ export function checkBatch(raw: unknown): Checked<BatchRequest> {
 }
 
 /** Checks the body of a single call (`POST /v1/track`, `/v1/page`, `/v1/identify`); its type comes from the URL. */
-export function checkSingle(raw: unknown, type: 'track' | 'page' | 'identify'): Checked<SegmentMessage> {
+export function checkSingle(raw: unknown, type: 'track' | 'page' | 'identify', bodyBytes?: number): Checked<SegmentMessage> {
   const problems: Problem[] = [];
   if (!isObject(raw)) return { ok: false, problems: [{ path: 'body', reason: 'must be a JSON object (a Segment message)' }] };
   if (raw.type !== undefined && raw.type !== type) {
     return { ok: false, problems: [{ path: 'type', reason: `"${String(raw.type)}" sent to /v1/${type}` }] };
   }
   const msg = { ...raw, type };
-  checkMessage(msg, '', problems);
+  checkMessage(msg, '', problems, bodyBytes);
   return problems.length ? { ok: false, problems } : { ok: true, value: msg as unknown as SegmentMessage, problems: [] };
 }
 

@@ -24,7 +24,8 @@ async function readLimited(stream: ReadableStream<Uint8Array> | null, limit: num
   return out;
 }
 
-export async function readJson(req: Request, limit = SEGMENT_MAX_BATCH_BYTES): Promise<unknown> {
+/** The parsed body and its size in bytes as received (after decompression). */
+export async function readJson(req: Request, limit = SEGMENT_MAX_BATCH_BYTES): Promise<{ json: unknown; bytes: number }> {
   const declared = Number(req.headers.get('Content-Length') ?? '0');
   if (declared > limit * 4) fail(413, 'payload_too_large', `request body is ${declared} bytes; the limit is 500 KB per batch`, { limit });
   let body = req.body;
@@ -44,7 +45,7 @@ export async function readJson(req: Request, limit = SEGMENT_MAX_BATCH_BYTES): P
   const text = new TextDecoder().decode(bytes);
   if (!text.trim()) fail(400, 'invalid_body', 'the body is empty; send a JSON object');
   try {
-    return JSON.parse(text);
+    return { json: JSON.parse(text), bytes: bytes.byteLength };
   } catch (err) {
     fail(400, 'invalid_json', `the body is not JSON: ${(err as Error).message}`);
   }

@@ -80,6 +80,8 @@ export interface LeadView extends Omit<TypeView, 'scoringType' | 'name'> {
   firstSeenAt: string | null;
   lastActivityAt: string | null;
   events: number;
+  /** Bytes of SQLite storage this lead uses. */
+  storageBytes: number;
   model: { id: string; version: number };
   scoringTypes: TypeView[];
   history: { scoringType: string; from: string; to: string; at: string; reason: Reason }[];
@@ -108,6 +110,16 @@ class SqlLog implements EventLog {
   ) {}
   has(id: string): boolean {
     return !!one(this.sql, 'SELECT 1 AS x FROM events WHERE message_id = ?', id);
+  }
+  known(ids: string[]): Set<string> {
+    const found = new Set<string>();
+    // Durable Object SQL allows at most 100 bound parameters per statement.
+    for (let i = 0; i < ids.length; i += 100) {
+      const chunk = ids.slice(i, i + 100);
+      const rows = all<{ message_id: string }>(this.sql, `SELECT message_id FROM events WHERE message_id IN (${chunk.map(() => '?').join(',')})`, ...chunk);
+      for (const r of rows) found.add(r.message_id);
+    }
+    return found;
   }
   add(e: LeadEvent): void {
     this.sql.exec('INSERT INTO events (message_id, ts, received_at, body) VALUES (?, ?, ?, ?)', e.messageId, e.timestamp, this.receivedAt(), JSON.stringify(e));
@@ -163,12 +175,18 @@ export class Lead extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(async () => migrate(this.#sql));
   }
 
+  /** The meta table, read once: every request consults it. */
+  #metaCache: Map<string, string> | null = null;
   #meta(k: string): string | undefined {
-    return one<{ v: string }>(this.#sql, 'SELECT v FROM meta WHERE k = ?', k)?.v;
+    this.#metaCache ??= new Map(all<{ k: string; v: string }>(this.#sql, 'SELECT k, v FROM meta').map((r) => [r.k, r.v]));
+    return this.#metaCache.get(k);
   }
   #setMeta(k: string, v: string): void {
     this.#sql.exec('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v', k, v);
+    this.#metaCache?.set(k, v);
   }
+  /** The alarm as last set by this object, so an unchanged one is not written again. */
+  #alarmAt: number | null | undefined;
 
   /** Serializes work that awaits other objects, so two batches never interleave inside one lead. */
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -211,10 +229,10 @@ export class Lead extends DurableObject<Env> {
   }
 
   /** Writes what a fold produced. Called with no await in between, so it commits with the events as one. */
-  #persist(ledgers: Map<string, LedgerEntry[]>, timed: LedgerEntry[], changes: LevelChange[], since: number): void {
+  #persist(ledgers: Map<string, LedgerEntry[]>, timed: LedgerEntry[], changes: LevelChange[], since: number, fresh: ReadonlySet<string> = new Set()): void {
     const scorer = this.#scorer!;
     for (const [id, entries] of ledgers) {
-      this.#sql.exec('DELETE FROM ledger WHERE message_id = ?', id);
+      if (!fresh.has(id)) this.#sql.exec('DELETE FROM ledger WHERE message_id = ?', id);
       for (const x of entries) {
         this.#sql.exec(
           'INSERT INTO ledger (message_id, scoring_type, rule, points, base, clipped_by, ts) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -306,7 +324,8 @@ export class Lead extends DurableObject<Env> {
     this.#archive([...input.events, ...absorbed].filter((e) => e.timestamp < horizon));
     this.#receivedAt = input.receivedAt;
     const r = scorer.addMany(scorable);
-    this.#persist(r.ledgers, r.timed, r.changes, r.rewoundTo ?? previousClock);
+    if (this.#oldest !== undefined) for (const e of scorable) this.#oldest = Math.min(this.#oldest, e.timestamp);
+    this.#persist(r.ledgers, r.timed, r.changes, r.rewoundTo ?? previousClock, new Set(r.added));
     for (const a of merged) this.#sql.exec('INSERT OR IGNORE INTO aliases (alias) VALUES (?)', a);
     this.#noteIdentity(input.key, input.aliases);
     const now = Math.max(input.receivedAt, Date.now());
@@ -366,9 +385,12 @@ export class Lead extends DurableObject<Env> {
     if (this.#forwardTo() !== into) return;
     for (const t of ['events', 'ledger', 'timed', 'checkpoints', 'levels', 'rollups']) this.#sql.exec(`DELETE FROM ${t}`);
     this.#sql.exec("DELETE FROM meta WHERE k NOT IN ('forward_to', 'key')");
+    this.#metaCache = null;
     this.#scorer = null;
+    this.#oldest = undefined;
     this.#persistedDays.clear();
     void this.ctx.storage.deleteAlarm();
+    this.#alarmAt = null;
   }
 
   /** Records what fell due up to `now` and sets the alarm for the next self-driven change. */
@@ -379,8 +401,12 @@ export class Lead extends DurableObject<Env> {
     for (const x of out.ledger) this.#insertTimed(x);
     for (const c of out.changes) this.#insertChange(c);
     const next = Math.min(...results.map((r) => r.nextChangeAt ?? Infinity), this.#compactionDue());
-    if (Number.isFinite(next)) void this.ctx.storage.setAlarm(Math.max(next, now + 1));
-    else void this.ctx.storage.deleteAlarm();
+    const at = Number.isFinite(next) ? Math.max(next, now + 1) : null;
+    if (at !== this.#alarmAt) {
+      if (at === null) void this.ctx.storage.deleteAlarm();
+      else void this.ctx.storage.setAlarm(at);
+      this.#alarmAt = at;
+    }
     return results;
   }
 
@@ -388,9 +414,11 @@ export class Lead extends DurableObject<Env> {
     return Number(this.env.RAW_RETENTION_DAYS ?? 400) * DAY_MS;
   }
 
+  /** The oldest stored event's time, cached: only ingest (lowers it) and compaction (raises it) change it. */
+  #oldest: number | undefined;
   #compactionDue(): number {
-    const oldest = one<{ ts: number | null }>(this.#sql, 'SELECT MIN(ts) AS ts FROM events')?.ts;
-    return oldest === null || oldest === undefined ? Infinity : oldest + this.#retentionMs() + DAY_MS;
+    this.#oldest ??= one<{ ts: number | null }>(this.#sql, 'SELECT MIN(ts) AS ts FROM events')?.ts ?? Infinity;
+    return this.#oldest + this.#retentionMs() + DAY_MS;
   }
 
   /**
@@ -415,10 +443,12 @@ export class Lead extends DurableObject<Env> {
     scorer.checkpoints = scorer.checkpoints.filter((c) => c.day >= base.day);
     this.#persistedDays = new Set(scorer.checkpoints.map((c) => c.day));
     this.#setMeta('scorable_from', String(from));
+    this.#oldest = undefined;
   }
 
   /** Idempotent: it may run twice, or late. */
   override async alarm(): Promise<void> {
+    this.#alarmAt = undefined; // it has fired: whatever #settle computes must be set again
     if (this.#forwardTo()) return;
     const now = Date.now();
     if (this.#compactionDue() <= now) this.#compact(now);
@@ -480,6 +510,7 @@ export class Lead extends DurableObject<Env> {
       firstSeenAt: iso(scorer.state.firstSeen),
       lastActivityAt: iso(results[0].lastActivityAt),
       events: Number(count) + Number(archivedCount),
+      storageBytes: this.#sql.databaseSize,
       model: { id: this.#model.id, version: this.#model.version },
       scoringTypes: types,
       history,

@@ -1,3 +1,15 @@
+// The test's view of the Worker: its bindings and its main module's exports.
 declare namespace Cloudflare {
-  interface Env extends import('../../worker/env.js').Env {}
+  interface Env {
+    LEAD: DurableObjectNamespace<import('../../worker/lead.js').Lead>;
+    ENVIRONMENT?: string;
+    SITE_KEYS?: string;
+    SECRET_KEYS?: string;
+    RAW_RETENTION_DAYS?: string;
+    VISITOR_EVENTS_PER_MINUTE?: string;
+  }
+  interface GlobalProps {
+    mainModule: typeof import('../../worker/index.js');
+    durableNamespaces: 'Lead';
+  }
 }

@@ -39,6 +39,15 @@ describe('POST /v1/batch', () => {
     expect(await (await serverBatch([again, again])).json()).toMatchObject({ accepted: 1, duplicates: 1, lead: { leadScore: 38 } });
   });
 
+  it('takes a large batch for one lead (a CRM backfill), up to Segment’s 500 KB', async () => {
+    const user = uid('u');
+    const t0 = Date.now() - 20 * 86_400_000;
+    const batch = Array.from({ length: 1500 }, (_, i) => ({ type: 'page', userId: user, messageId: `bulk-${user}-${i}`, timestamp: new Date(t0 + i * 60_000).toISOString(), properties: { path: `/p${i % 9}` } }));
+    const res = await serverBatch(batch);
+    expect(await res.json()).toMatchObject({ accepted: 1500, duplicates: 0 });
+    expect(await (await serverBatch(batch.slice(0, 300))).json()).toMatchObject({ accepted: 0, duplicates: 300 });
+  });
+
   it('accepts writeKey in the body and Bearer, and ignores screen/group/alias calls', async () => {
     const user = uid('u');
     const r1 = await call('/v1/batch', { method: 'POST', json: { writeKey: 'sk_dev', batch: [{ type: 'page', userId: user, properties: { path: '/' } }] } });

@@ -6,7 +6,7 @@ import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } fro
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { compileModel } from '../../shared/compile.js';
-import type { LeadEvent } from '../../shared/events.js';
+import type { JsonObject, LeadEvent } from '../../shared/events.js';
 import { b2bDefault } from '../../shared/models/b2b-default.js';
 import { score } from '../../shared/score.js';
 import { DAY, SECRET, browserBatch, call, iso, readLead, serverBatch, uid } from './helpers.js';
@@ -197,7 +197,7 @@ describe('late events and retries', () => {
     const model = compileModel(b2bDefault);
     const expected = score(
       model,
-      events.map((e): LeadEvent => ({ messageId: e.messageId, type: e.type as 'page', event: (e as any).event, properties: e.properties, timestamp: e.at })),
+      events.map((e): LeadEvent => ({ messageId: e.messageId, type: e.type as 'page', event: (e as any).event, properties: e.properties as JsonObject, timestamp: e.at })),
       Date.now(),
     ).types[0];
     const body = await lead(user);

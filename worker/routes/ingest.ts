@@ -74,18 +74,18 @@ async function ingest(c: C, caller: Caller, messages: SegmentMessage[], batchSen
 
 export const ingestRoutes = new Hono<{ Bindings: Env }>()
   .post('/batch', async (c) => {
-    const raw = await readJson(c.req.raw);
+    const { json: raw, bytes } = await readJson(c.req.raw);
     const caller = authenticate(c, (raw as { writeKey?: unknown } | null)?.writeKey);
-    const checked = checkBatch(raw);
+    const checked = checkBatch(raw, bytes);
     if (!checked.ok) invalid(checked.problems);
     const { batch, sentAt } = checked.value;
     return ingest(c, caller, batch, sentAt, batch.map((_, i) => `batch[${i}]`));
   })
   .post('/:type{track|page|identify}', async (c) => {
     const type = c.req.param('type') as 'track' | 'page' | 'identify';
-    const raw = await readJson(c.req.raw);
+    const { json: raw, bytes } = await readJson(c.req.raw);
     const caller = authenticate(c, (raw as { writeKey?: unknown } | null)?.writeKey);
-    const checked = checkSingle(raw, type);
+    const checked = checkSingle(raw, type, bytes);
     if (!checked.ok) invalid(checked.problems);
     return ingest(c, caller, [checked.value], undefined, ['body']);
   });
