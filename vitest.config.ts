@@ -20,7 +20,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
-          include: ['test/e2e/**/*.test.ts'],
+          include: ['test/e2e/**/*.test.ts', 'test/browser/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/e2e/collector.ts'],
           testTimeout: 60_000,

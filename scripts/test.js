@@ -3,8 +3,11 @@
 import { spawnSync } from 'node:child_process';
 
 const steps = [
+  ['SDK build and size budget', 'node', ['scripts/build-sdk.js', '--check']],
   ['type-check: Worker and shared', 'npx', ['tsc', '-p', 'tsconfig.json']],
   ['type-check: scripts, benchmarks, HTTP and browser tests', 'npx', ['tsc', '-p', 'tsconfig.node.json']],
+  ['type-check: browser SDK', 'npx', ['tsc', '-p', 'tsconfig.sdk.json']],
+  ['Chromium for the browser tests', 'node', ['scripts/ensure-chromium.js']],
   ['tests', 'npx', ['vitest', 'run']],
 ];
 

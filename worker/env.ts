@@ -2,6 +2,8 @@ import type { Lead } from './lead.js';
 
 export interface Env {
   LEAD: DurableObjectNamespace<Lead>;
+  /** The site: the bundled demo site (demo-site/) as Workers static assets. */
+  ASSETS?: Fetcher;
   /** `production` (the deployed default, from wrangler.toml) refuses the local default keys. */
   ENVIRONMENT?: string;
   /** Site keys and their allowed origins, JSON: {"pk_live_…": {"origins": ["https://www.example.com"]}}. */

@@ -11,6 +11,7 @@ import { keyConfig } from './keys.js';
 import { activeModel } from './model.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { leadRoutes, levelRoutes } from './routes/leads.js';
+import { sdkRoutes } from './routes/sdk.js';
 
 export { Lead } from './lead.js';
 
@@ -51,7 +52,15 @@ app.route('/v1', ingestRoutes);
 app.route('/v1/leads', leadRoutes);
 app.route('/v1/level', levelRoutes);
 
-app.notFound((c) => c.json({ error: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+app.route('/', sdkRoutes);
+
+// Everything else is the site: the bundled demo site locally (Workers static assets).
+app.all('*', async (c) => {
+  if (new URL(c.req.url).pathname.startsWith('/v1/') || !c.env.ASSETS) {
+    return c.json({ error: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404);
+  }
+  return c.env.ASSETS.fetch(c.req.raw);
+});
 
 app.onError((err, c) => {
   let res: Response;

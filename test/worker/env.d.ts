@@ -2,6 +2,7 @@
 declare namespace Cloudflare {
   interface Env {
     LEAD: DurableObjectNamespace<import('../../worker/lead.js').Lead>;
+    ASSETS?: Fetcher;
     ENVIRONMENT?: string;
     SITE_KEYS?: string;
     SECRET_KEYS?: string;

@@ -1,0 +1,101 @@
+/**
+ * Browser test harness: Debian's Chromium driven by playwright-core, test pages served from a separate
+ * loopback origin (as a marketing site is separate from its collector), and reads from the real collector.
+ */
+import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { inject } from 'vitest';
+
+export const collector = inject('collector');
+const SECRET = { Authorization: 'Basic ' + Buffer.from('sk_dev:').toString('base64') };
+
+export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_FLAGS, headless: true });
+}
+
+/**
+ * Serves test/browser/pages/<name>.html for any path under /<name>/… (so SPA paths and /pricing work),
+ * with {{COLLECTOR}} and {{ATTRS}} filled in. `/_attrs=<…>` in the query adds script-tag attributes.
+ */
+export async function site(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const name = url.searchParams.get('page') ?? url.pathname.split('/')[1] ?? 'index';
+    try {
+      const html = readFileSync(join('test/browser/pages', `${name || 'index'}.html`), 'utf8')
+        .replaceAll('{{COLLECTOR}}', collector)
+        .replaceAll('{{ATTRS}}', url.searchParams.get('attrs') ?? 'data-allow-automation="true"');
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html);
+    } catch {
+      res.writeHead(404).end('not found');
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return { url: `http://localhost:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/**
+ * A switchable path to the collector, for "the collector is unreachable": while down, every connection is
+ * dropped, as when a host is unreachable; otherwise requests are passed through unchanged.
+ */
+export async function switchableCollector(): Promise<{ url: string; down: (d: boolean) => void; close: () => Promise<void> }> {
+  let isDown = false;
+  const server: Server = createServer(async (req, res) => {
+    if (isDown) return req.socket.destroy();
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k, v]) => typeof v === 'string' && k !== 'host' && k !== 'connection' && k !== 'content-length')) as Record<string, string>;
+    const upstream = await fetch(collector + req.url, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
+    res.writeHead(upstream.status, Object.fromEntries(upstream.headers));
+    res.end(Buffer.from(await upstream.arrayBuffer()));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    down: (d) => (isDown = d),
+    close: () => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
+}
+
+export async function anonymousId(page: Page): Promise<string> {
+  return page.evaluate(() => localStorage.getItem('ll_aid') ?? '');
+}
+
+export async function lead(id: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${collector}/v1/leads/${encodeURIComponent(id)}`, { headers: SECRET });
+  return { status: res.status, body: await res.json() };
+}
+
+export async function events(id: string): Promise<any[]> {
+  const res = await fetch(`${collector}/v1/leads/${encodeURIComponent(id)}/events?limit=500`, { headers: SECRET });
+  if (res.status === 404) return [];
+  return ((await res.json()) as { events: any[] }).events;
+}
+
+/** Polls until `check` passes (the SDK delivers asynchronously), failing with the last error. */
+export async function eventually<T>(check: () => Promise<T>, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > end) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** Records uncaught page errors: the SDK must never throw into the host page. */
+export function pageErrors(page: Page): Error[] {
+  const errors: Error[] = [];
+  page.on('pageerror', (e) => errors.push(e));
+  return errors;
+}
+
+export type { Browser, BrowserContext, Page };

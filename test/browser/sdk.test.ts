@@ -1,0 +1,227 @@
+/** The SDK in real headless Chromium against the real local collector. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { anonymousId, eventually, events, launch, lead, pageErrors, site, switchableCollector, type Browser, type Page } from './harness.js';
+
+let browser: Browser;
+let web: Awaited<ReturnType<typeof site>>;
+beforeAll(async () => {
+  [browser, web] = await Promise.all([launch(), site()]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await web?.close();
+});
+
+async function fresh(init?: string): Promise<Page> {
+  const context = await browser.newContext();
+  if (init) await context.addInitScript(init);
+  return context.newPage();
+}
+const visible = (page: Page, id: string) => page.locator(`#${id}`).isVisible();
+
+describe('capture', () => {
+  it('a page view, calls queued before the script arrived, and the level in the page', async () => {
+    const page = await fresh();
+    const errors = pageErrors(page);
+    await page.goto(`${web.url}/index`);
+    const aid = await eventually(async () => {
+      const id = await anonymousId(page);
+      expect(id).not.toBe('');
+      return id;
+    });
+    const evs = await eventually(async () => {
+      const e = await events(aid);
+      expect(e.map((x) => x.event ?? x.type).sort()).toEqual(['Queued Before Load', 'page']);
+      return e;
+    });
+    const pv = evs.find((e) => e.type === 'page');
+    expect(pv.properties).toMatchObject({ path: '/index', title: 'Test site', url: `${web.url}/index` });
+    await eventually(async () => expect(await page.evaluate(() => (window as any).levels)).toEqual(['cold']));
+    expect(await page.evaluate(() => document.documentElement.dataset.llLevel)).toBe('cold');
+    expect(await visible(page, 'cta-cold')).toBe(true);
+    expect(await visible(page, 'cta-hot')).toBe(false);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('a demo-request form makes the lead very_hot, and the content switches in the same session', async () => {
+    const page = await fresh();
+    await page.goto(`${web.url}/index`);
+    await eventually(async () => expect(await visible(page, 'cta-cold')).toBe(true));
+    const email = `ada-${Date.now()}@example.com`;
+    await page.fill('#email', email);
+    await page.click('#submit');
+    await eventually(async () => expect(await visible(page, 'cta-very-hot')).toBe(true));
+    expect(await visible(page, 'cta-cold')).toBe(false);
+    expect(await page.evaluate(() => (window as any).leadlevel.level())).toBe('very_hot');
+    // The email identified the lead; the anonymous history came with it.
+    const { body } = await eventually(async () => {
+      const r = await lead(email);
+      expect(r.status).toBe(200);
+      return r;
+    });
+    expect(body).toMatchObject({ id: email, level: 'very_hot', anonymousIds: [await anonymousId(page)] });
+    const all = JSON.stringify(await events(email));
+    expect(all).toContain('"kind":"demo_request"');
+    // Only the email field is read: never passwords, hidden fields or anything else in the form.
+    for (const secret of ['hunter2', 's3cret', '4111111111111111', 'Ada']) expect(all).not.toContain(secret);
+    await page.context().close();
+  });
+
+  it('counts only visible time toward pricing dwell, and fires the Hot trigger while the visitor reads', async () => {
+    // Page Visibility under test control: a real tab switch, as far as the page can tell.
+    const page = await fresh(`
+      let hidden = false;
+      Object.defineProperty(Document.prototype, 'visibilityState', { get: () => (hidden ? 'hidden' : 'visible') });
+      Object.defineProperty(Document.prototype, 'hidden', { get: () => hidden });
+      window.__setHidden = (h) => { hidden = h; document.dispatchEvent(new Event('visibilitychange')); };
+    `);
+    await page.clock.install();
+    await page.goto(`${web.url}/pricing`);
+    const aid = await eventually(async () => {
+      const id = await anonymousId(page);
+      expect(id).not.toBe('');
+      return id;
+    });
+    const dwell = async () => (await events(aid)).filter((e) => e.event === 'Page Engaged').map((e) => e.properties.seconds as number);
+    await page.clock.runFor(100_000); // 100 s visible
+    await page.evaluate(() => (window as any).__setHidden(true));
+    await page.clock.runFor(200_000); // 200 s in another tab: not counted
+    await page.evaluate(() => (window as any).__setHidden(false));
+    await page.clock.runFor(70_000); // 170 s visible in all
+    await eventually(async () => expect(Math.max(...(await dwell()))).toBe(165));
+    expect((await lead(aid)).body.level).not.toBe('hot');
+    await page.clock.runFor(10_000); // 180 s visible, still on the page
+    await eventually(async () => expect(Math.max(...(await dwell()))).toBe(180));
+    await eventually(async () => expect((await lead(aid)).body.level).toBe('hot'));
+    expect((await dwell()).includes(100)).toBe(true); // reported when the tab was hidden
+    await eventually(async () => expect(await page.evaluate(() => document.documentElement.dataset.llLevel)).toBe('hot'));
+    await page.context().close();
+  });
+
+  it('single-page navigation: pushState, replaceState and popstate, without doubles', async () => {
+    const page = await fresh();
+    await page.goto(`${web.url}/spa`);
+    await page.evaluate(() => {
+      history.pushState({}, '', '/spa/features');
+      history.replaceState({}, '', '/spa/features'); // same path: not a new view
+      history.pushState({}, '', '/spa/pricing');
+    });
+    await page.goBack(); // popstate → /spa/features
+    const aid = await anonymousId(page);
+    await eventually(async () => {
+      const paths = (await events(aid)).filter((e) => e.type === 'page').map((e) => e.properties.path).reverse();
+      expect(paths).toEqual(['/spa', '/spa/features', '/spa/pricing', '/spa/features']);
+    });
+    await page.context().close();
+  });
+});
+
+describe('delivery', () => {
+  it('events created while the collector is unreachable, across two navigations, arrive exactly once when it returns', async () => {
+    const path = await switchableCollector();
+    const attrs = `?attrs=${encodeURIComponent(`data-allow-automation="true" data-api="${path.url}"`)}`;
+    const page = await fresh();
+    const context = page.context();
+    path.down(true);
+    await page.goto(`${web.url}/index${attrs}`);
+    await page.evaluate(() => (window as any).leadlevel.track('Offline A', { n: 1 }));
+    await page.waitForTimeout(700);
+    await page.goto(`${web.url}/index/next${attrs}`); // navigation 1
+    await page.evaluate(() => (window as any).leadlevel.track('Offline B', { n: 2 }));
+    await page.waitForTimeout(700);
+    await page.goto(`${web.url}/index/third${attrs}`); // navigation 2
+    await page.waitForTimeout(700);
+    const aid = await anonymousId(page);
+    expect((await lead(aid)).status).toBe(404); // nothing got through
+    path.down(false);
+    await page.goto(`${web.url}/index/fourth${attrs}`);
+    await eventually(async () => {
+      const evs = await events(aid);
+      const names = evs.map((e) => (e.type === 'page' ? e.properties.path : e.event)).sort();
+      expect(names).toEqual(['/index', '/index/fourth', '/index/next', '/index/third', 'Offline A', 'Offline B', 'Queued Before Load', 'Queued Before Load', 'Queued Before Load', 'Queued Before Load']);
+      expect(new Set(evs.map((e) => e.messageId)).size).toBe(evs.length);
+    }, 20_000);
+    await context.close();
+    await path.close();
+  });
+});
+
+describe('privacy', () => {
+  it('with data-consent="required" nothing is captured until consent(true); consent(false) stops and purges', async () => {
+    const page = await fresh();
+    await page.goto(`${web.url}/index?attrs=${encodeURIComponent('data-allow-automation="true" data-consent="required"')}`);
+    await page.evaluate(() => (window as any).leadlevel.track('Before Consent'));
+    await page.waitForTimeout(800);
+    const aid = await anonymousId(page);
+    expect((await lead(aid)).status).toBe(404);
+    expect(await page.evaluate(() => document.documentElement.dataset.llLevel)).toBe('cold'); // default content, no hole
+    await page.evaluate(() => (window as any).leadlevel.consent(true));
+    await eventually(async () => expect((await events(aid)).map((e) => e.type)).toEqual(['page']));
+    await page.evaluate(() => {
+      (window as any).leadlevel.consent(false);
+      (window as any).leadlevel.track('After Withdrawal');
+    });
+    await page.waitForTimeout(800);
+    expect((await events(aid)).map((e) => e.event ?? e.type)).toEqual(['page']);
+    // Reload: still withdrawn.
+    await page.reload();
+    await page.waitForTimeout(800);
+    expect(await events(aid)).toHaveLength(1);
+    await page.context().close();
+  });
+
+  it('Global Privacy Control and Do Not Track are honoured by default, and can be configured off', async () => {
+    for (const signal of ['Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true })', 'Object.defineProperty(Navigator.prototype, "doNotTrack", { get: () => "1" })']) {
+      const page = await fresh(signal);
+      await page.goto(`${web.url}/index`);
+      await page.waitForTimeout(800);
+      expect((await lead(await anonymousId(page))).status).toBe(404);
+      await eventually(async () => expect(await page.evaluate(() => document.documentElement.dataset.llLevel)).toBe('cold'));
+      await page.goto(`${web.url}/index?attrs=${encodeURIComponent('data-allow-automation="true" data-respect-dnt="false"')}`);
+      await eventually(async () => expect((await lead(await anonymousId(page))).status).toBe(200));
+      await page.context().close();
+    }
+  });
+
+  it('automated browsers are skipped unless configured', async () => {
+    const page = await fresh();
+    await page.goto(`${web.url}/index?attrs=`);
+    await page.waitForTimeout(800);
+    expect(await page.evaluate(() => navigator.webdriver)).toBe(true);
+    expect((await lead(await anonymousId(page))).status).toBe(404);
+    await page.context().close();
+  });
+});
+
+describe('robustness', () => {
+  it('broken storage and a failing network never reach the host page', async () => {
+    const page = await fresh(`
+      Object.defineProperty(window, 'localStorage', { get() { throw new Error('storage disabled'); } });
+      IDBFactory.prototype.open = function () { throw new Error('indexedDB disabled'); };
+      window.fetch = () => Promise.reject(new TypeError('network down'));
+      navigator.sendBeacon = () => { throw new Error('no beacons'); };
+    `);
+    const errors = pageErrors(page);
+    await page.goto(`${web.url}/index`);
+    await page.evaluate(() => {
+      const ll = (window as any).leadlevel;
+      ll.track('Anything', { a: 1 });
+      ll.identify('user-1', { email: 'x@example.com' });
+      ll.page();
+      ll.on('level', () => {
+        throw new Error('a listener that throws');
+      });
+      history.pushState({}, '', '/index/elsewhere');
+      ll.consent(true);
+    });
+    await page.fill('#email', 'ada@example.com');
+    await page.click('#submit');
+    await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+    await page.waitForTimeout(2000);
+    expect(errors).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.dataset.llLevel)).toBe('cold');
+    expect(await page.locator('#cta-cold').isVisible()).toBe(true);
+    await page.context().close();
+  });
+});
