@@ -11,7 +11,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
-            miniflare: { bindings: { ENVIRONMENT: 'development', VISITOR_EVENTS_PER_MINUTE: '120' } },
+            miniflare: { bindings: { ENVIRONMENT: 'development', DEMO_MODE: 'true', VISITOR_EVENTS_PER_MINUTE: '120' } },
           }),
         ],
         test: { name: 'worker', include: ['test/worker/**/*.test.ts'] },

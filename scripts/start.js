@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 
 const port = process.env.PORT ?? '8787';
 // Extra arguments go to wrangler (the tests pass --persist-to a temporary folder).
-const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', port, '--show-interactive-dev-session=false', '--var', 'ENVIRONMENT:development', ...process.argv.slice(2)];
+const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', port, '--show-interactive-dev-session=false', '--var', 'ENVIRONMENT:development', '--var', 'DEMO_MODE:true', ...process.argv.slice(2)];
 const child = spawn('npx', args, {
   stdio: 'inherit',
   // No telemetry, and no download of request.cf data: nothing leaves loopback.

@@ -75,7 +75,6 @@ export function create(o: Options): Leadlevel {
   const dwellPaths = o.dwellPaths ?? ['/pricing'];
   const fallback = o.defaultLevel ?? 'cold';
 
-  const returning = !!ls.get('ll_aid');
   const aid = ls.get('ll_aid') ?? uuid();
   ls.set('ll_aid', aid);
   // A first-party cookie too, so an edge in front of the site can personalize the first paint.
@@ -114,20 +113,22 @@ export function create(o: Options): Leadlevel {
     html.setAttribute('data-ll-level', l);
     // The snippet's CSS handles the default ids; this covers any other ids a model uses.
     d.querySelectorAll<HTMLElement>('[data-ll-show]').forEach((el) => {
-      el.style.display = (el.getAttribute('data-ll-show') ?? '').split(/\s+/).includes(l) ? '' : 'none';
+      el.style.display = el.getAttribute('data-ll-show')!.split(/\s+/).includes(l) ? '' : 'none';
     });
   });
-  const setLevel = (l: unknown) => {
-    if (typeof l !== 'string' || l === level) return;
+  const setLevel = (l: unknown, content?: Record<string, string>) => {
+    if (!l || typeof l != 'string' || l == level) return;
     level = l;
     show(l);
+    // data-ll-slot elements get what the edge serves for this level (configured HTML, trusted like the page).
+    for (const k in content) d.querySelectorAll(`[data-ll-slot="${k}"]`).forEach((el) => (el.innerHTML = content[k]));
     listeners.forEach((fn) => safe(fn)(l));
   };
 
   const flush = safe((unload?: boolean) => {
     clearTimeout(timer);
     timer = undefined;
-    if (!on() || (!unload && (Date.now() < waitUntil || nav.onLine === false))) return;
+    if (!on() || (!unload && (Date.now() < waitUntil || !nav.onLine))) return;
     const batch: Msg[] = [];
     let bytes = 100;
     for (const m of queue) {
@@ -155,7 +156,7 @@ export function create(o: Options): Leadlevel {
           attempt = 0;
           forget(ids);
           const r = await res.json();
-          setLevel(r.lead?.level);
+          setLevel(r.lead?.level, r.content);
         } else if (res.status === 429 || res.status >= 500) {
           throw Number(res.headers.get('Retry-After')) * 1000 || 0;
         } else {
@@ -270,17 +271,11 @@ export function create(o: Options): Leadlevel {
     if (old?.length) schedule(0);
   });
 
-  // The level: from the server-rendered page, else asked for (returning visitors), else the default.
+  // The level: from the server-rendered page, else from the answer to this page view (sent at once below),
+  // else the default.
   const ssr = html.getAttribute('data-ll-ssr') && html.getAttribute('data-ll-level');
   if (ssr) setLevel(ssr);
-  else if (returning && on()) {
-    safe(() =>
-      fetch(`${api}level?anonymousId=${encodeURIComponent(aid)}&writeKey=${encodeURIComponent(o.site)}`)
-        .then((r) => r.json())
-        .then((r) => setLevel(r.level))
-        .catch(() => {}),
-    )();
-  } else if (!on()) setLevel(fallback);
+  else if (!on()) setLevel(fallback);
   setTimeout(() => level || setLevel(fallback), o.levelTimeout ?? 1500);
 
   const api_: Leadlevel = {
@@ -298,5 +293,6 @@ export function create(o: Options): Leadlevel {
     }),
   };
   page();
+  flush();
   return api_;
 }

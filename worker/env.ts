@@ -12,6 +12,10 @@ export interface Env {
   SECRET_KEYS?: string;
   /** Days raw events are kept before they are compacted into day rollups (default 400). */
   RAW_RETENTION_DAYS?: string;
+  /** Overrides leadlevel.site.json's origin: the marketing site the Worker stands in front of. */
+  SITE_ORIGIN?: string;
+  /** `true`: site keys may also read their visitor's scores and reasons (the demo badge). Never in production. */
+  DEMO_MODE?: string;
   /** Events a visitor may send per minute with a site key before 429 (default 120). */
   VISITOR_EVENTS_PER_MINUTE?: string;
 }

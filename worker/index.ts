@@ -9,8 +9,10 @@ import type { Env } from './env.js';
 import { fail } from './errors.js';
 import { keyConfig } from './keys.js';
 import { activeModel } from './model.js';
+import { siteConfig, SiteConfigError } from './site.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { leadRoutes, levelRoutes } from './routes/leads.js';
+import { servePage } from './routes/pages.js';
 import { sdkRoutes } from './routes/sdk.js';
 
 export { Lead } from './lead.js';
@@ -43,6 +45,7 @@ app.use('/v1/*', async (c, next) => {
   const refusal = keyConfig(c.env).refusal;
   if (refusal) fail(503, 'not_configured', refusal);
   activeModel();
+  siteConfig();
   await next();
 });
 
@@ -54,12 +57,12 @@ app.route('/v1/level', levelRoutes);
 
 app.route('/', sdkRoutes);
 
-// Everything else is the site: the bundled demo site locally (Workers static assets).
+// Everything else is the site (the configured origin, or the bundled demo site), personalized at the edge.
 app.all('*', async (c) => {
-  if (new URL(c.req.url).pathname.startsWith('/v1/') || !c.env.ASSETS) {
+  if (new URL(c.req.url).pathname.startsWith('/v1/')) {
     return c.json({ error: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404);
   }
-  return c.env.ASSETS.fetch(c.req.raw);
+  return servePage(c);
 });
 
 app.onError((err, c) => {

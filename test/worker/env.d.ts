@@ -8,6 +8,8 @@ declare namespace Cloudflare {
     SECRET_KEYS?: string;
     RAW_RETENTION_DAYS?: string;
     VISITOR_EVENTS_PER_MINUTE?: string;
+    SITE_ORIGIN?: string;
+    DEMO_MODE?: string;
   }
   interface GlobalProps {
     mainModule: typeof import('../../worker/index.js');

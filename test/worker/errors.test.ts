@@ -77,9 +77,13 @@ describe('401 and 403: keys and origins', () => {
     const anon = uid('a');
     await browserBatch([{ type: 'track', anonymousId: anon, event: 'Form Submitted', properties: { kind: 'contact_sales' } }]);
     const mine = await call(`/v1/level?anonymousId=${anon}&writeKey=pk_demo`, { headers: { Origin: LOCAL_PAGE } });
-    expect(await mine.json()).toEqual({ known: true, level: 'very_hot', levelName: 'Very Hot' });
+    const body = await mine.json<any>();
+    expect(body).toMatchObject({ known: true, level: 'very_hot', levelName: 'Very Hot' });
+    expect(body.content['hero-cta']).toMatch(/account executive will call within 4 hours/);
+    // Scores stay private: no demo explanation unless asked, in demo mode.
+    expect(body.leadScore).toBeUndefined();
     const stranger = await call(`/v1/level?anonymousId=${uid('a')}&writeKey=pk_demo`, { headers: { Origin: LOCAL_PAGE } });
-    expect(await stranger.json()).toEqual({ known: false, level: 'cold', levelName: 'Cold' });
+    expect(await stranger.json()).toMatchObject({ known: false, level: 'cold', levelName: 'Cold' });
   });
 });
 

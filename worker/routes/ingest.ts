@@ -13,6 +13,7 @@ import { leadStub } from '../lead.js';
 import { fail, invalid } from '../errors.js';
 import { anonKey, route } from '../identity.js';
 import type { IngestResult } from '../lead.js';
+import { contentFor } from '../site.js';
 
 /** Events only a server can attest (an email service, a webinar platform, a CRM): never from a browser key. */
 export const SERVER_EVENTS = new Set([
@@ -67,6 +68,8 @@ async function ingest(c: C, caller: Caller, messages: SegmentMessage[], batchSen
     body.lead = caller.kind === 'public' ? { level: mine.lead.level, levelName: mine.lead.levelName } : mine.lead;
     body.previousLevel = mine.previousLevel;
     body.changes = mine.changes.map((ch) => ({ from: ch.from, to: ch.to, at: new Date(ch.at).toISOString(), reason: ch.reason.kind }));
+    // What the page's data-ll-slot elements show at this level: no second request needed.
+    body.content = contentFor(mine.lead.level);
   }
   if (caller.kind === 'secret') body.leads = ok.map((r) => r.lead);
   return c.json(body);

@@ -6,6 +6,7 @@ import { leadStub } from '../lead.js';
 import { fail } from '../errors.js';
 import { anonKey, candidateKeys } from '../identity.js';
 import { activeModel } from '../model.js';
+import { contentFor, treatmentFor } from '../site.js';
 import { MAX_ID_LENGTH } from '../../shared/limits.js';
 
 function checkId(id: string): void {
@@ -31,7 +32,7 @@ export const leadRoutes = new Hono<{ Bindings: Env }>()
     checkId(id);
     for (const key of candidateKeys(id)) {
       const view = await leadStub(c.env, key).view();
-      if (view) return c.json(view);
+      if (view) return c.json({ ...view, treatment: treatmentFor(view.level) });
     }
     fail(404, 'lead_not_found', `no lead is known by "${id}" (userId, email or anonymousId)`);
   })
@@ -52,12 +53,22 @@ export const leadRoutes = new Hono<{ Bindings: Env }>()
     fail(404, 'lead_not_found', `no lead is known by "${id}" (userId, email or anonymousId)`);
   });
 
-/** `GET /v1/level?anonymousId=…`: the visitor's own level, for the browser (a site key is enough). */
+/**
+ * `GET /v1/level?anonymousId=…`: the visitor's own level and the content for it, for the browser (a site key is
+ * enough). In demo mode (never in production) `explain=1` adds the scores and reasons, for the demo badge.
+ */
 export const levelRoutes = new Hono<{ Bindings: Env }>().get('/', async (c) => {
   authenticate(c);
   const anonymousId = c.req.query('anonymousId') ?? '';
   checkId(anonymousId);
-  const lead = await leadStub(c.env, anonKey(anonymousId)).level();
+  const stub = leadStub(c.env, anonKey(anonymousId));
+  const lead = await stub.level();
   const t = activeModel().types[0];
-  return c.json(lead ? { known: true, level: lead.level, levelName: lead.levelName } : { known: false, level: t.tierIds[0], levelName: t.tierNames[0] });
+  const level = lead?.level ?? t.tierIds[0];
+  const body: Record<string, unknown> = { known: !!lead, level, levelName: lead?.levelName ?? t.tierNames[0], content: contentFor(level) };
+  if (c.req.query('explain') === '1' && c.env.DEMO_MODE === 'true' && c.env.ENVIRONMENT !== 'production' && lead) {
+    const view = await stub.view();
+    if (view) Object.assign(body, { engagementScore: view.engagementScore, leadScore: view.leadScore, reasons: view.reasons, treatment: treatmentFor(level) });
+  }
+  return c.json(body);
 });

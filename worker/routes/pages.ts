@@ -1,0 +1,100 @@
+/**
+ * Edge personalization: the Worker stands in front of the marketing site (the configured origin, or the bundled
+ * demo-site/) and rewrites each HTML page for the visitor's level before it leaves the edge, so the first paint
+ * is already right. The visitor is known by the SDK's first-party `ll_aid` cookie; without one, or if anything
+ * about the lookup fails, the page gets the defaults (the lowest level), never an error.
+ */
+import type { Context } from 'hono';
+import { getCookie } from 'hono/cookie';
+import type { Env } from '../env.js';
+import { anonKey } from '../identity.js';
+import { leadStub } from '../lead.js';
+import { activeModel } from '../model.js';
+import { contentFor, siteConfig } from '../site.js';
+
+const AID = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** The visitor's level, or the default when unknown or when the lookup fails. */
+export async function visitorLevel(env: Env, aid: string | undefined): Promise<{ level: string; known: boolean }> {
+  const fallback = activeModel().types[0].tierIds[0];
+  if (!aid || !AID.test(aid)) return { level: fallback, known: false };
+  try {
+    const lead = await leadStub(env, anonKey(aid)).level();
+    return lead ? { level: lead.level, known: true } : { level: fallback, known: false };
+  } catch {
+    return { level: fallback, known: false };
+  }
+}
+
+export function personalize(res: Response, level: string, content: Record<string, string>): Response {
+  const rewritten = new HTMLRewriter()
+    .on('html', {
+      element(el) {
+        el.setAttribute('data-ll-level', level);
+        el.setAttribute('data-ll-ssr', '1'); // the SDK sees this and does not redo the work
+      },
+    })
+    .on('[data-ll-show]', {
+      element(el) {
+        const levels = (el.getAttribute('data-ll-show') ?? '').split(/\s+/);
+        if (!levels.includes(level)) el.remove();
+      },
+    })
+    .on('[data-ll-slot]', {
+      element(el) {
+        const html = content[el.getAttribute('data-ll-slot') ?? ''];
+        if (html !== undefined) el.setInnerContent(html, { html: true }); // unknown slot: the page's own content
+      },
+    })
+    .transform(res);
+  const out = new Response(rewritten.body, rewritten);
+  // Personalized by cookie: shared caches must not serve one visitor's page to another.
+  out.headers.set('Cache-Control', 'private, no-cache');
+  out.headers.append('Vary', 'Cookie');
+  out.headers.delete('Content-Length');
+  out.headers.delete('ETag');
+  return out;
+}
+
+async function fromOrigin(c: Context<{ Bindings: Env }>): Promise<Response> {
+  const origin = c.env.SITE_ORIGIN ?? siteConfig().origin;
+  if (origin) {
+    const url = new URL(c.req.url);
+    const target = new URL(url.pathname + url.search, origin);
+    return fetch(new Request(target, { method: c.req.method, headers: c.req.raw.headers, redirect: 'manual' }));
+  }
+  if (!c.env.ASSETS) throw new Error('no site: set "origin" in leadlevel.site.json');
+  return c.env.ASSETS.fetch(c.req.raw);
+}
+
+const cacheKey = (url: string) => new Request(new URL(new URL(url).pathname, 'https://leadlevel-page-cache.internal').toString());
+
+export async function servePage(c: Context<{ Bindings: Env }>): Promise<Response> {
+  let res: Response;
+  const cache = (globalThis as unknown as { caches?: { default: Cache } }).caches?.default;
+  try {
+    res = await fromOrigin(c);
+    if (res.status >= 500) throw new Error(`origin answered ${res.status}`);
+    if (cache && res.ok && c.req.method === 'GET' && (res.headers.get('Content-Type') ?? '').includes('text/html')) {
+      // Keep the unpersonalized page, to serve if the origin becomes unreachable.
+      const copy = new Response(res.clone().body, res);
+      copy.headers.set('Cache-Control', 'public, max-age=86400');
+      c.executionCtx.waitUntil(cache.put(cacheKey(c.req.url), copy).catch(() => {}));
+    }
+  } catch {
+    const stale = await cache?.match(cacheKey(c.req.url)).catch(() => undefined);
+    if (!stale) {
+      return c.html('<!doctype html><title>Back soon</title><p>This page is temporarily unavailable. Please try again in a moment.</p>', 503, { 'Retry-After': '30' });
+    }
+    res = stale;
+  }
+  if (!(res.headers.get('Content-Type') ?? '').includes('text/html')) return res;
+  const { level } = await visitorLevel(c.env, getCookie(c, 'll_aid'));
+  let content: Record<string, string> = {};
+  try {
+    content = contentFor(level);
+  } catch {
+    // An invalid site file must not take pages down: they keep their own content.
+  }
+  return personalize(res, level, content);
+}

@@ -1,0 +1,72 @@
+/**
+ * The site configuration (`leadlevel.site.json`): content variants per slot and level, the treatment protocol
+ * of each level, and the origin the Worker stands in front of. Validated once per isolate.
+ */
+import configured from '../leadlevel.site.json';
+import type { Problem } from '../shared/validate.js';
+import { activeModel } from './model.js';
+
+export interface Treatment {
+  salesInvolvement: string;
+  outreach: string;
+  content: string;
+  channels: string[];
+  responseSla: { hours?: number; businessDays?: number } | null;
+}
+
+export interface SiteConfig {
+  origin: string | null;
+  /** slot → level id (or `default`) → HTML. */
+  content: Record<string, Record<string, string>>;
+  treatments: Record<string, Treatment>;
+}
+
+export class SiteConfigError extends Error {
+  constructor(readonly problems: Problem[]) {
+    super(`invalid leadlevel.site.json: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`);
+  }
+}
+
+export function validateSite(raw: unknown, levels: string[]): Problem[] {
+  const problems: Problem[] = [];
+  const cfg = raw as Partial<SiteConfig>;
+  if (cfg.origin !== null && cfg.origin !== undefined) {
+    try {
+      if (!/^https?:$/.test(new URL(cfg.origin).protocol)) throw new Error();
+    } catch {
+      problems.push({ path: 'origin', reason: `"${cfg.origin}" is not an http(s) URL (or null for the bundled site)` });
+    }
+  }
+  for (const [slot, variants] of Object.entries(cfg.content ?? {})) {
+    for (const [level, html] of Object.entries(variants ?? {})) {
+      if (level !== 'default' && !levels.includes(level)) problems.push({ path: `content.${slot}.${level}`, reason: `no level "${level}" (levels: ${levels.join(', ')}, or default)` });
+      if (typeof html !== 'string') problems.push({ path: `content.${slot}.${level}`, reason: 'must be a string of HTML' });
+    }
+  }
+  for (const [level, t] of Object.entries(cfg.treatments ?? {})) {
+    if (!levels.includes(level)) problems.push({ path: `treatments.${level}`, reason: `no level "${level}" (levels: ${levels.join(', ')})` });
+    if (!t || typeof t.salesInvolvement !== 'string' || !Array.isArray(t.channels)) problems.push({ path: `treatments.${level}`, reason: 'needs salesInvolvement, outreach, content, channels and responseSla' });
+  }
+  return problems;
+}
+
+let site: SiteConfig | undefined;
+export function siteConfig(): SiteConfig {
+  if (site) return site;
+  const problems = validateSite(configured, activeModel().types[0].tierIds);
+  if (problems.length) throw new SiteConfigError(problems);
+  const { origin = null, content = {}, treatments = {} } = configured as Partial<SiteConfig>;
+  return (site = { origin, content, treatments });
+}
+
+/** The HTML each configured slot shows at a level: its variant, else the slot's default, else nothing. */
+export function contentFor(level: string, cfg = siteConfig()): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [slot, variants] of Object.entries(cfg.content)) {
+    const html = variants[level] ?? variants.default;
+    if (html !== undefined) out[slot] = html;
+  }
+  return out;
+}
+
+export const treatmentFor = (level: string, cfg = siteConfig()): Treatment | null => cfg.treatments[level] ?? null;
