@@ -35,9 +35,13 @@ export function personalize(res: Response, level: string, content: Record<string
       },
     })
     .on('[data-ll-show]', {
+      // Hidden, not removed: the visitor may heat up on this very page, and the SDK then shows another variant.
       element(el) {
         const levels = (el.getAttribute('data-ll-show') ?? '').split(/\s+/);
-        if (!levels.includes(level)) el.remove();
+        if (!levels.includes(level)) {
+          const style = el.getAttribute('style');
+          el.setAttribute('style', `${style ? style.replace(/;?\s*$/, ';') : ''}display:none`);
+        }
       },
     })
     .on('[data-ll-slot]', {
