@@ -14,6 +14,8 @@ export interface Env {
   RAW_RETENTION_DAYS?: string;
   /** Overrides leadlevel.site.json's origin: the marketing site the Worker stands in front of. */
   SITE_ORIGIN?: string;
+  /** `off`: pages pass through unpersonalized (the SDK still personalizes in the browser). */
+  EDGE_PERSONALIZATION?: string;
   /** `true`: site keys may also read their visitor's scores and reasons (the demo badge). Never in production. */
   DEMO_MODE?: string;
   /** Events a visitor may send per minute with a site key before 429 (default 120). */

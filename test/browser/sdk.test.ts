@@ -195,6 +195,18 @@ describe('privacy', () => {
 });
 
 describe('robustness', () => {
+  it('if the script cannot be reached, the snippet shows the default level’s content after a short timeout', async () => {
+    const page = await fresh();
+    await page.route(/\/ll\.js$/, (route) => route.abort('connectionrefused'));
+    await page.goto(`${web.url}/index`);
+    expect(await page.evaluate(() => document.documentElement.hasAttribute('data-ll-level'))).toBe(false);
+    expect(await page.locator('#cta-cold').evaluate((el) => getComputedStyle(el).visibility)).toBe('hidden'); // no wrong content meanwhile
+    await eventually(async () => expect(await page.evaluate(() => document.documentElement.dataset.llLevel)).toBe('cold'), 3000);
+    expect(await visible(page, 'cta-cold')).toBe(true);
+    for (const other of ['cta-warm', 'cta-hot', 'cta-very-hot']) expect(await visible(page, other)).toBe(false);
+    await page.context().close();
+  });
+
   it('broken storage and a failing network never reach the host page', async () => {
     const page = await fresh(`
       Object.defineProperty(window, 'localStorage', { get() { throw new Error('storage disabled'); } });

@@ -10,6 +10,7 @@ declare namespace Cloudflare {
     VISITOR_EVENTS_PER_MINUTE?: string;
     SITE_ORIGIN?: string;
     DEMO_MODE?: string;
+    EDGE_PERSONALIZATION?: string;
   }
   interface GlobalProps {
     mainModule: typeof import('../../worker/index.js');

@@ -87,6 +87,22 @@ describe('401 and 403: keys and origins', () => {
   });
 });
 
+describe('503: a deployed Worker refuses the local default keys', () => {
+  it('answers every API call with what to configure, until real keys are set', async () => {
+    const { default: app } = await import('../../worker/index.js');
+    const { env } = await import('cloudflare:workers');
+    const { createExecutionContext } = await import('cloudflare:test');
+    const send = (e: object) => app.fetch(new Request('http://collector.test/v1/leads/x', { headers: { Authorization: SECRET } }), { ...env, ...e } as never, createExecutionContext());
+    await expectError(await send({ ENVIRONMENT: 'production' }), 503, 'not_configured', /local default keys/);
+    await expectError(await send({ ENVIRONMENT: 'production', SECRET_KEYS: 'sk_live_1', SITE_KEYS: '{"pk_demo": {"origins": ["https://www.example.com"]}}' }), 503, 'not_configured');
+    const configured = { ENVIRONMENT: 'production', SECRET_KEYS: 'sk_live_1', SITE_KEYS: '{"pk_live_1": {"origins": ["https://www.example.com"]}}' };
+    // Configured: the defaults are gone and the real keys work.
+    await expectError(await send(configured), 401, 'unknown_key');
+    const res = await app.fetch(new Request('http://collector.test/v1/leads/nobody', { headers: { Authorization: 'Bearer sk_live_1' } }), { ...env, ...configured } as never, createExecutionContext());
+    await expectError(res, 404, 'lead_not_found');
+  });
+});
+
 describe('413, 404, 429', () => {
   it('over Segment’s limits: 32 KB a message, 500 KB a request', async () => {
     const big = { type: 'track', userId: uid('u'), event: 'Webinar Attended', properties: { notes: 'x'.repeat(33 * 1024) } };

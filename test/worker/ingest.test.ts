@@ -76,6 +76,36 @@ describe('POST /v1/batch', () => {
   });
 });
 
+describe('GET /v1/leads/{id}/events', () => {
+  it('pages newest first with a cursor, each event with its points and reasons', async () => {
+    const user = uid('u');
+    const t0 = Date.now() - 10 * 60_000;
+    const batch = [
+      { type: 'page', properties: { path: '/' } },
+      { type: 'page', properties: { path: '/pricing' } },
+      { type: 'page', properties: { path: '/pricing/teams' } },
+      { type: 'track', event: 'Form Submitted', properties: { kind: 'case_study_download', form: 'Northwind' } },
+      { type: 'track', event: 'Email Opened', properties: { campaign: 'march' } },
+    ].map((m, i) => ({ ...m, userId: user, messageId: `${user}-${i}`, timestamp: new Date(t0 + i * 60_000).toISOString() }));
+    await serverBatch(batch);
+    const seen: any[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res: Response = await call(`/v1/leads/${user}/events?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { headers: { Authorization: SECRET } });
+      const body: any = await res.json();
+      seen.push(...body.events);
+      cursor = body.nextCursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen.map((e) => e.messageId)).toEqual([4, 3, 2, 1, 0].map((i) => `${user}-${i}`));
+    expect(seen[0]).toMatchObject({ type: 'track', event: 'Email Opened', properties: { campaign: 'march' }, timestamp: batch[4].timestamp, points: 1 });
+    expect(seen[2]).toMatchObject({ points: 0, reasons: [{ rule: 'pricing_visit', points: 0, base: 10, clippedBy: 'perDay', inWindow: true }] });
+    expect(seen[3].reasons).toEqual([{ scoringType: 'engagement', rule: 'pricing_visit', ruleName: 'Pricing visit', points: 10, base: 10, inWindow: true }]);
+  });
+});
+
 describe('single calls', () => {
   it('POST /v1/track, /v1/page and /v1/identify', async () => {
     const anon = uid('a');

@@ -47,6 +47,15 @@ describe('first paint', () => {
     }
   });
 
+  it('EDGE_PERSONALIZATION=off passes pages through as the origin serves them', async () => {
+    const aid = await hotVisitor();
+    const res = await app.fetch(new Request(`${BASE}/pricing`, { headers: { Cookie: `ll_aid=${aid}` } }), { ...env, EDGE_PERSONALIZATION: 'off' }, createExecutionContext());
+    const html = await res.text();
+    expect(html).not.toContain('data-ll-ssr');
+    expect(html).not.toContain('style="display:none"');
+    expect(html).not.toMatch(/<html[^>]* data-ll-level=/);
+  });
+
   it('non-HTML assets pass through untouched', async () => {
     const res = await page('/assets/site.css', await hotVisitor());
     expect(res.status).toBe(200);

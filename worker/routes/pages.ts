@@ -92,7 +92,7 @@ export async function servePage(c: Context<{ Bindings: Env }>): Promise<Response
     }
     res = stale;
   }
-  if (!(res.headers.get('Content-Type') ?? '').includes('text/html')) return res;
+  if (!(res.headers.get('Content-Type') ?? '').includes('text/html') || c.env.EDGE_PERSONALIZATION === 'off') return res;
   const { level } = await visitorLevel(c.env, getCookie(c, 'll_aid'));
   let content: Record<string, string> = {};
   try {
