@@ -18,15 +18,16 @@ export function launch(): Promise<Browser> {
 }
 
 /**
- * Serves test/browser/pages/<name>.html for any path under /<name>/… (so SPA paths and /pricing work),
- * with {{COLLECTOR}} and {{ATTRS}} filled in. `/_attrs=<…>` in the query adds script-tag attributes.
+ * Serves the test page for any path (so SPA paths and /pricing work), titled after its first segment, with
+ * {{COLLECTOR}} and {{ATTRS}} filled in. `?attrs=<…>` sets the script tag's attributes.
  */
 export async function site(): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const name = url.searchParams.get('page') ?? url.pathname.split('/')[1] ?? 'index';
+    const name = url.pathname.split('/')[1] || 'index';
     try {
-      const html = readFileSync(join('test/browser/pages', `${name || 'index'}.html`), 'utf8')
+      const html = readFileSync(join('test/browser/pages', 'index.html'), 'utf8')
+        .replace('<title>Test site</title>', `<title>${name === 'index' ? 'Test site' : name[0].toUpperCase() + name.slice(1)}</title>`)
         .replaceAll('{{COLLECTOR}}', collector)
         .replaceAll('{{ATTRS}}', url.searchParams.get('attrs') ?? 'data-allow-automation="true"');
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html);
@@ -51,7 +52,9 @@ export async function switchableCollector(): Promise<{ url: string; down: (d: bo
     for await (const c of req) chunks.push(c as Buffer);
     const headers = Object.fromEntries(Object.entries(req.headers).filter(([k, v]) => typeof v === 'string' && k !== 'host' && k !== 'connection' && k !== 'content-length')) as Record<string, string>;
     const upstream = await fetch(collector + req.url, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
-    res.writeHead(upstream.status, Object.fromEntries(upstream.headers));
+    // fetch has already decoded the body: its encoding and length headers no longer describe it.
+    const out = Object.fromEntries([...upstream.headers].filter(([k]) => !['content-encoding', 'content-length', 'transfer-encoding'].includes(k)));
+    res.writeHead(upstream.status, out);
     res.end(Buffer.from(await upstream.arrayBuffer()));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
