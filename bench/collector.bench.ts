@@ -11,7 +11,7 @@ const BROWSER = { Origin: 'http://localhost:3000', 'Content-Type': 'text/plain' 
 const DAY = 86_400_000;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONCURRENCY = 8;
-const LEADS = 1_000;
+const LEADS = Number(process.env.BENCH_LEADS ?? 1_000);
 
 let seq = 0;
 const mid = () => `bench-${process.pid}-${(++seq).toString(36)}`;

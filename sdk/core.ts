@@ -128,7 +128,8 @@ export function create(o: Options): Leadlevel {
   const flush = safe((unload?: boolean) => {
     clearTimeout(timer);
     timer = undefined;
-    if (!on() || (!unload && (Date.now() < waitUntil || !nav.onLine))) return;
+    if (!on() || (!unload && !nav.onLine)) return; // 'online' flushes
+    if (!unload && Date.now() < waitUntil) return schedule(waitUntil - Date.now()); // keep the retry
     const batch: Msg[] = [];
     let bytes = 100;
     for (const m of queue) {

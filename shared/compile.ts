@@ -7,6 +7,7 @@ import { CANONICAL_EVENTS, FORM_KINDS } from './events.js';
 import { SESSION_GAP_MS, DAY_MS } from './limits.js';
 import { compileMatch, pathMatcher, type Matcher } from './match.js';
 import type { Caps, Match, Model, ScoringType } from './model.js';
+import { stableHash } from './normalize.js';
 import { dayClock, isTimeZone, type DayClock } from './time.js';
 import type { Problem } from './validate.js';
 
@@ -66,6 +67,8 @@ export interface CompiledModel {
   id: string;
   name: string;
   version: number;
+  /** A hash of the model as written: any change makes every lead rescore from its history. */
+  fingerprint: string;
   timeZone: string;
   sessionMs: number;
   days: DayClock;
@@ -335,6 +338,7 @@ export function compileModel(model: Model): CompiledModel {
     id: model.id,
     name: model.name ?? model.id,
     version: model.version ?? 1,
+    fingerprint: stableHash(JSON.stringify(model)),
     timeZone: model.timeZone ?? 'UTC',
     sessionMs: model.sessionMinutes !== undefined ? model.sessionMinutes * 60_000 : SESSION_GAP_MS,
     days: dayClock(model.timeZone),

@@ -82,6 +82,8 @@ export interface LeadState {
   v: 1;
   model: string;
   version: number;
+  /** Of the model's source: a state folded under another model is rescored, version bumped or not. */
+  fingerprint: string;
   /** The (time, messageId) of the last event folded: events must come after it. */
   clock: number;
   lastId: string;
@@ -125,6 +127,7 @@ export function initState(model: CompiledModel): LeadState {
     v: 1,
     model: model.id,
     version: model.version,
+    fingerprint: model.fingerprint,
     clock: -Infinity,
     lastId: '',
     count: 0,

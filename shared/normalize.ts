@@ -2,7 +2,9 @@
  * From a validated Segment message to the event the engine scores: one time, corrected and clamped as SPEC's
  * "Precise terms" say, and a messageId even when the client sent none.
  */
-import type { JsonObject, LeadEvent, SegmentMessage } from './events.js';
+import { FORM_KINDS, type JsonObject, type LeadEvent, type SegmentMessage } from './events.js';
+
+const KINDS = new Set<string>(FORM_KINDS);
 import { BROWSER_MAX_EVENT_AGE_MS, MAX_FUTURE_SKEW_MS } from './limits.js';
 import { parseIsoDate } from './validate.js';
 
@@ -83,10 +85,18 @@ export function normalizeMessage(msg: SegmentMessage, ctx: NormalizeContext): No
     if (msg.name !== undefined && properties.name === undefined) properties.name = msg.name;
   }
   const traits = msg.type === 'identify' ? { ...(msg.traits ?? {}) } : undefined;
-  const email = normalizeEmail(traits?.email) ?? normalizeEmail(properties.email) ?? normalizeEmail(userId);
+  // Only an identify's traits or a submitted form say whose email this is; an email property on any other event
+  // (an invitation, a shared link) may be someone else's.
+  const formEmail = msg.type === 'track' && msg.event === 'Form Submitted' ? normalizeEmail(properties.email) : undefined;
+  const email = normalizeEmail(traits?.email) ?? formEmail ?? normalizeEmail(userId);
   const messageId =
     msg.messageId ??
     'h-' + stableHash(JSON.stringify([msg.type, userId, anonymousId, 'event' in msg ? msg.event : null, msg.timestamp ?? null, properties, traits ?? null]));
+  if (msg.type === 'track' && msg.event === 'Form Submitted' && typeof properties.kind === 'string' && !KINDS.has(properties.kind)) {
+    // A site's own kind ("signup") is scored as `other`, and kept for reports.
+    properties.siteKind = properties.kind;
+    properties.kind = 'other';
+  }
   const event: LeadEvent = { messageId, type: msg.type, properties, timestamp };
   if (msg.type === 'track') event.event = msg.event;
   if (traits) event.traits = traits;

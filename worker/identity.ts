@@ -26,14 +26,20 @@ export interface Delivery {
   events: LeadEvent[];
 }
 
-/** Groups a batch's messages by the lead they belong to, linking ids that appear together. */
-export function route(messages: NormalizedMessage[]): Map<string, Delivery> {
+/**
+ * Groups a batch's messages by the lead they belong to, linking ids that appear together. With a site key
+ * (`trusted` false) an email is never tied to a userId: a browser could otherwise claim anyone's email for a
+ * userId of its choosing and take over that lead. The browser's own anonymous id links to either; the server
+ * (secret key) ties emails to userIds.
+ */
+export function route(messages: NormalizedMessage[], trusted = true): Map<string, Delivery> {
   // Links first, so an anonymous page view in the same batch as the identify goes straight to the known lead.
   const linkedTo = new Map<string, string>();
   const primary = (m: NormalizedMessage) => (m.userId ? userKey(m.userId) : m.email ? emailKey(m.email) : anonKey(m.anonymousId!));
   for (const m of messages) {
     const target = primary(m);
-    const others = [m.anonymousId && anonKey(m.anonymousId), m.email && emailKey(m.email)].filter((k): k is string => !!k && k !== target);
+    const email = m.email && (trusted || !m.userId) ? emailKey(m.email) : undefined;
+    const others = [m.anonymousId && anonKey(m.anonymousId), email].filter((k): k is string => !!k && k !== target);
     for (const k of others) if (!linkedTo.has(k)) linkedTo.set(k, target);
   }
   // Follow a → e → u within the batch.

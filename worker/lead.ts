@@ -172,16 +172,28 @@ export class Lead extends DurableObject<Env> {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     this.#model = activeModel();
-    void ctx.blockConcurrencyWhile(async () => migrate(this.#sql));
+    // Reading an id nobody wrote must not create storage: the schema is made on the first write.
+    void ctx.blockConcurrencyWhile(async () => {
+      this.#ready = !!one(this.#sql, "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = '_migrations'");
+      if (this.#ready) migrate(this.#sql);
+    });
+  }
+
+  #ready = false;
+  #ensureSchema(): void {
+    if (!this.#ready) migrate(this.#sql);
+    this.#ready = true;
   }
 
   /** The meta table, read once: every request consults it. */
   #metaCache: Map<string, string> | null = null;
   #meta(k: string): string | undefined {
+    if (!this.#ready) return undefined;
     this.#metaCache ??= new Map(all<{ k: string; v: string }>(this.#sql, 'SELECT k, v FROM meta').map((r) => [r.k, r.v]));
     return this.#metaCache.get(k);
   }
   #setMeta(k: string, v: string): void {
+    this.#ensureSchema();
     this.#sql.exec('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v', k, v);
     this.#metaCache?.set(k, v);
   }
@@ -203,7 +215,7 @@ export class Lead extends DurableObject<Env> {
     const checkpoints = all<{ day: number; state: string }>(this.#sql, 'SELECT day, state FROM checkpoints ORDER BY day').map(
       (c): Checkpoint => ({ day: c.day, state: JSON.parse(c.state) }),
     );
-    const current = state && state.model === this.#model.id && state.version === this.#model.version;
+    const current = state && state.model === this.#model.id && state.fingerprint === this.#model.fingerprint;
     if (current) {
       this.#scorer = new Scorer(this.#model, log, { state: revive(state), checkpoints: checkpoints.map((c) => ({ ...c, state: revive(c.state) })) });
       this.#persistedDays = new Set(checkpoints.map((c) => c.day));
@@ -250,7 +262,7 @@ export class Lead extends DurableObject<Env> {
     const days = new Set(scorer.checkpoints.map((c) => c.day));
     for (const d of this.#persistedDays) if (!days.has(d)) this.#sql.exec('DELETE FROM checkpoints WHERE day = ?', d);
     for (const c of scorer.checkpoints) {
-      if (!this.#persistedDays.has(c.day) || (Number.isFinite(since) && c.day >= this.#model.days.day(since))) {
+      if (!this.#persistedDays.has(c.day) || !Number.isFinite(since) || c.day >= this.#model.days.day(since)) {
         this.#sql.exec('INSERT INTO checkpoints (day, state) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET state = excluded.state', c.day, JSON.stringify(c.state));
       }
     }
@@ -288,30 +300,46 @@ export class Lead extends DurableObject<Env> {
     return Math.max(1, Math.ceil((Math.min(n, perMinute) - this.#tokens) / rate / 1000));
   }
 
-  /** Stores and scores a batch for this lead; merges the aliases the batch links to it. */
+  /**
+   * Stores and scores a batch for this lead; merges the aliases the batch links to it. Forwarding to the lead
+   * this one was merged into always happens outside the lock: waiting on another object while holding our own
+   * lock could deadlock with a merge going the other way.
+   */
   async ingest(input: IngestInput): Promise<IngestResult> {
-    const fwd = this.#forwardTo();
-    if (fwd) return this.#stub(fwd).ingest({ ...input, key: fwd });
-    return this.#exclusive(() => this.#ingest(input));
+    for (;;) {
+      const fwd = this.#forwardTo();
+      if (fwd) return this.#stub(fwd).ingest({ ...input, key: fwd });
+      const r = await this.#exclusive(() => this.#ingest(input));
+      if (r !== FORWARD) return r;
+    }
   }
 
-  async #ingest(input: IngestInput): Promise<IngestResult> {
-    const fwd = this.#forwardTo(); // merged away while this batch waited
-    if (fwd) return this.#stub(fwd).ingest({ ...input, key: fwd });
+  async #ingest(input: IngestInput): Promise<IngestResult | typeof FORWARD> {
+    if (this.#forwardTo()) return FORWARD; // merged away while this batch waited for the lock
     if (input.limited) {
       const retryAfter = this.#rateLimited(input.events.length, input.receivedAt);
       if (retryAfter) return { ok: false, status: 429, retryAfter };
     }
+    this.#ensureSchema();
     if (!this.#meta('key')) this.#setMeta('key', input.key);
-    const known = new Set(all<{ alias: string }>(this.#sql, 'SELECT alias FROM aliases').map((r) => r.alias));
+    const known = new Set(input.aliases.length ? all<{ alias: string }>(this.#sql, 'SELECT alias FROM aliases').map((r) => r.alias) : []);
     const absorbed: LeadEvent[] = [];
     const merged: string[] = [];
+    // Merges go from more definite ids to less definite ones (userId → email → anonymous), never back, so
+    // two objects can never wait on each other.
     for (const alias of input.aliases) {
-      if (alias === input.key || known.has(alias)) continue;
-      const r = await this.#stub(alias).absorb(input.key);
-      if (r.accepted) {
-        absorbed.push(...r.events);
-        merged.push(alias, ...r.aliases.filter((a) => a !== input.key));
+      let target = alias;
+      for (let hop = 0; hop < 3 && target !== input.key && !known.has(target); hop++) {
+        const r = await this.#stub(target).absorb(input.key);
+        if (r.accepted) {
+          absorbed.push(...r.events);
+          merged.push(target, ...r.aliases.filter((a) => a !== input.key));
+          break;
+        }
+        // The alias already belongs to a less definite lead (an anonymous visitor known by email, identified
+        // now by userId): that lead is this one's history too. A more definite owner keeps it.
+        if (r.forwardTo && rank(r.forwardTo) < rank(input.key)) target = r.forwardTo;
+        else break;
       }
     }
     // From here to the end of #persist: no await, so the batch commits as one.
@@ -367,30 +395,36 @@ export class Lead extends DurableObject<Env> {
 
   /**
    * Hands this object's history to lead `into` and forwards to it from now on. The events stay here until
-   * `confirmAbsorbed`, so a merge interrupted half-way is simply done again (the receiver dedupes).
+   * `confirmAbsorbed`, so a merge interrupted half-way is simply done again (the receiver dedupes). Runs under
+   * the lock, so a batch being stored here is either wholly in the hand-over or forwarded after it.
    */
-  absorb(into: string): AbsorbResult {
-    const fwd = this.#forwardTo();
-    if (fwd && fwd !== into) return { accepted: false, events: [], aliases: [], forwardTo: fwd };
-    const key = this.#meta('key');
-    // An id already holding a more definite lead is not merged into a less definite one.
-    if (key && rank(key) > rank(into) && !fwd) return { accepted: false, events: [], aliases: [] };
-    this.#setMeta('forward_to', into);
-    const events = all<{ body: string }>(this.#sql, 'SELECT body FROM events').map((r) => JSON.parse(r.body) as LeadEvent);
-    const aliases = all<{ alias: string }>(this.#sql, 'SELECT alias FROM aliases').map((r) => r.alias);
-    return { accepted: true, events, aliases };
+  absorb(into: string): Promise<AbsorbResult> {
+    return this.#exclusive(async () => {
+      const fwd = this.#forwardTo();
+      if (fwd && fwd !== into) return { accepted: false, events: [], aliases: [], forwardTo: fwd };
+      const key = this.#meta('key');
+      // An id already holding a more definite lead is not merged into a less definite one.
+      if (key && rank(key) > rank(into) && !fwd) return { accepted: false, events: [], aliases: [] };
+      this.#ensureSchema();
+      this.#setMeta('forward_to', into);
+      const events = all<{ body: string }>(this.#sql, 'SELECT body FROM events').map((r) => JSON.parse(r.body) as LeadEvent);
+      const aliases = all<{ alias: string }>(this.#sql, 'SELECT alias FROM aliases').map((r) => r.alias);
+      return { accepted: true, events, aliases };
+    });
   }
 
-  confirmAbsorbed(into: string): void {
-    if (this.#forwardTo() !== into) return;
-    for (const t of ['events', 'ledger', 'timed', 'checkpoints', 'levels', 'rollups']) this.#sql.exec(`DELETE FROM ${t}`);
-    this.#sql.exec("DELETE FROM meta WHERE k NOT IN ('forward_to', 'key')");
-    this.#metaCache = null;
-    this.#scorer = null;
-    this.#oldest = undefined;
-    this.#persistedDays.clear();
-    void this.ctx.storage.deleteAlarm();
-    this.#alarmAt = null;
+  confirmAbsorbed(into: string): Promise<void> {
+    return this.#exclusive(async () => {
+      if (this.#forwardTo() !== into) return;
+      for (const t of ['events', 'ledger', 'timed', 'checkpoints', 'levels', 'rollups']) this.#sql.exec(`DELETE FROM ${t}`);
+      this.#sql.exec("DELETE FROM meta WHERE k NOT IN ('forward_to', 'key')");
+      this.#metaCache = null;
+      this.#scorer = null;
+      this.#oldest = undefined;
+      this.#persistedDays.clear();
+      void this.ctx.storage.deleteAlarm();
+      this.#alarmAt = null;
+    });
   }
 
   /** Records what fell due up to `now` and sets the alarm for the next self-driven change. */
@@ -416,9 +450,15 @@ export class Lead extends DurableObject<Env> {
 
   /** The oldest stored event's time, cached: only ingest (lowers it) and compaction (raises it) change it. */
   #oldest: number | undefined;
+  /**
+   * When compaction can next make progress: it cuts at a checkpoint, so when the first checkpoint after the
+   * oldest stored event falls out of the retention. A lead without one (a single day) has nothing to compact.
+   */
   #compactionDue(): number {
     this.#oldest ??= one<{ ts: number | null }>(this.#sql, 'SELECT MIN(ts) AS ts FROM events')?.ts ?? Infinity;
-    return this.#oldest + this.#retentionMs() + DAY_MS;
+    const oldest = this.#oldest;
+    const next = this.#loadScorer().checkpoints.find((c) => this.#model.days.start(c.day) > oldest);
+    return next ? this.#model.days.start(next.day) + this.#retentionMs() : Infinity;
   }
 
   /**
@@ -449,7 +489,7 @@ export class Lead extends DurableObject<Env> {
   /** Idempotent: it may run twice, or late. */
   override async alarm(): Promise<void> {
     this.#alarmAt = undefined; // it has fired: whatever #settle computes must be set again
-    if (this.#forwardTo()) return;
+    if (!this.#ready || this.#forwardTo()) return;
     const now = Date.now();
     if (this.#compactionDue() <= now) this.#compact(now);
     if (this.#meta('state')) this.#settle(now);
@@ -626,6 +666,8 @@ export interface LeadStub {
 }
 
 export const leadStub = (env: Env, key: string) => env.LEAD.getByName(key) as unknown as LeadStub;
+
+const FORWARD = Symbol('forward');
 
 /** userId leads are the most definite, then email, then anonymous. */
 const rank = (key: string) => (key.startsWith('u:') ? 3 : key.startsWith('e:') ? 2 : 1);

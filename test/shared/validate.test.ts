@@ -29,13 +29,13 @@ describe('checkBatch', () => {
   it('checks the canonical events’ properties', () => {
     const r = checkBatch({
       batch: [
-        { type: 'track', event: 'Form Submitted', userId: 'u', properties: { kind: 'demo' } },
+        { type: 'track', event: 'Form Submitted', userId: 'u', properties: { kind: 42 } },
         { type: 'track', event: 'Page Engaged', userId: 'u', properties: { seconds: -1 } },
         { type: 'track', event: 'Email Bounced', userId: 'u', properties: { type: 'permanent' } },
       ],
     });
     expect(formatProblems(r.problems)).toBe(
-      'batch[0].properties.kind: "demo" is not a form kind (one of demo_request, contact_sales, pricing_proposal, content_download, case_study_download, webinar_signup, newsletter, other); ' +
+      'batch[0].properties.kind: must be a form kind string (demo_request, contact_sales, pricing_proposal, content_download, case_study_download, webinar_signup, newsletter, other); ' +
         'batch[1].properties.seconds: must be a number of seconds ≥ 0; batch[1].properties.path: must be the page path, starting with /; ' +
         'batch[2].properties.type: must be "hard" or "soft"',
     );
@@ -91,6 +91,14 @@ describe('normalizeMessage', () => {
     const b = normalizeMessage({ type: 'identify', anonymousId: 'x', traits: { email: ' Ann@Example.com ' } }, { receivedAt: receivedAt + 5, keyKind: 'public' });
     expect(a.event.messageId).toBe(b.event.messageId);
     expect(a.email).toBe('ann@example.com');
+  });
+
+  it('scores a site’s own form kind as other, keeping it; only forms and identify calls identify by email', () => {
+    const form = normalizeMessage({ type: 'track', event: 'Form Submitted', anonymousId: 'x', properties: { kind: 'signup', email: 'a@b.co' } }, { receivedAt, keyKind: 'public' });
+    expect(form.event.properties).toMatchObject({ kind: 'other', siteKind: 'signup' });
+    expect(form.email).toBe('a@b.co');
+    const invite = normalizeMessage({ type: 'track', event: 'Colleague Invited', anonymousId: 'x', properties: { email: 'colleague@b.co' } }, { receivedAt, keyKind: 'public' });
+    expect(invite.email).toBeUndefined();
   });
 
   it('takes a page’s path from context.page when properties lack it', () => {

@@ -118,13 +118,13 @@ describe('state survives eviction', () => {
     expect(more.lead.leadScore).toBe(40);
   });
 
-  it('a new model version rescores the stored history', async () => {
+  it('a changed model rescores the stored history', async () => {
     const user = uid('u');
     await serverBatch([{ type: 'page', userId: user, properties: { path: '/pricing' } }, demo(user, Date.now() - MIN)]);
     const before = await lead(user);
     const stub = env.LEAD.getByName(`u:${user}`);
     await runInDurableObject(stub, (_, state) => {
-      state.storage.sql.exec(`UPDATE meta SET v = json_set(v, '$.version', 0, '$.types[0].leadSum', 999) WHERE k = 'state'`);
+      state.storage.sql.exec(`UPDATE meta SET v = json_set(v, '$.fingerprint', 'an older model', '$.types[0].leadSum', 999) WHERE k = 'state'`);
       state.storage.sql.exec('DELETE FROM ledger');
     });
     await abortAllDurableObjects();

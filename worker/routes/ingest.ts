@@ -41,7 +41,7 @@ async function ingest(c: C, caller: Caller, messages: SegmentMessage[], batchSen
   const receivedAt = Date.now();
   const scored = messages.filter((m) => !(IGNORED_TYPES as readonly string[]).includes(m.type));
   const normalized = scored.map((m) => normalizeMessage(m, { receivedAt, batchSentAt, keyKind: caller.kind }));
-  const deliveries = [...route(normalized).values()];
+  const deliveries = [...route(normalized, caller.kind === 'secret').values()];
   const results = await Promise.all(
     deliveries.map((d) =>
       leadStub(c.env, d.target).ingest({ key: d.target, events: d.events, aliases: d.aliases, receivedAt, limited: caller.kind === 'public' }),
@@ -75,17 +75,21 @@ async function ingest(c: C, caller: Caller, messages: SegmentMessage[], batchSen
   return c.json(body);
 }
 
+async function batch(c: C) {
+  const { json: raw, bytes } = await readJson(c.req.raw);
+  const caller = authenticate(c, (raw as { writeKey?: unknown } | null)?.writeKey);
+  const checked = checkBatch(raw, bytes);
+  if (!checked.ok) invalid(checked.problems);
+  const { batch: messages, sentAt } = checked.value;
+  return ingest(c, caller, messages, sentAt, messages.map((_, i) => `batch[${i}]`));
+}
+
+// analytics.js (Segment's browser library) uses the short forms /v1/b, /v1/t, /v1/p and /v1/i.
 export const ingestRoutes = new Hono<{ Bindings: Env }>()
-  .post('/batch', async (c) => {
-    const { json: raw, bytes } = await readJson(c.req.raw);
-    const caller = authenticate(c, (raw as { writeKey?: unknown } | null)?.writeKey);
-    const checked = checkBatch(raw, bytes);
-    if (!checked.ok) invalid(checked.problems);
-    const { batch, sentAt } = checked.value;
-    return ingest(c, caller, batch, sentAt, batch.map((_, i) => `batch[${i}]`));
-  })
-  .post('/:type{track|page|identify}', async (c) => {
-    const type = c.req.param('type') as 'track' | 'page' | 'identify';
+  .post('/batch', batch)
+  .post('/b', batch)
+  .post('/:type{track|page|identify|t|p|i}', async (c) => {
+    const type = ({ t: 'track', p: 'page', i: 'identify' } as Record<string, 'track' | 'page' | 'identify'>)[c.req.param('type')] ?? (c.req.param('type') as 'track' | 'page' | 'identify');
     const { json: raw, bytes } = await readJson(c.req.raw);
     const caller = authenticate(c, (raw as { writeKey?: unknown } | null)?.writeKey);
     const checked = checkSingle(raw, type, bytes);

@@ -65,7 +65,8 @@ async function fromOrigin(c: Context<{ Bindings: Env }>): Promise<Response> {
   if (origin) {
     const url = new URL(c.req.url);
     const target = new URL(url.pathname + url.search, origin);
-    return fetch(new Request(target, { method: c.req.method, headers: c.req.raw.headers, redirect: 'manual' }));
+    // The whole request goes through, body included (a form posting to the site), redirects untouched.
+    return fetch(new Request(target, new Request(c.req.raw, { redirect: 'manual' })));
   }
   if (!c.env.ASSETS) throw new Error('no site: set "origin" in leadlevel.site.json');
   return c.env.ASSETS.fetch(c.req.raw);
@@ -79,8 +80,10 @@ export async function servePage(c: Context<{ Bindings: Env }>): Promise<Response
   try {
     res = await fromOrigin(c);
     if (res.status >= 500) throw new Error(`origin answered ${res.status}`);
-    if (cache && res.ok && c.req.method === 'GET' && (res.headers.get('Content-Type') ?? '').includes('text/html')) {
-      // Keep the unpersonalized page, to serve if the origin becomes unreachable.
+    const shareable = !res.headers.has('Set-Cookie') && !/private|no-store/i.test(res.headers.get('Cache-Control') ?? '');
+    if (cache && res.ok && shareable && c.req.method === 'GET' && (res.headers.get('Content-Type') ?? '').includes('text/html')) {
+      // Keep the unpersonalized page, to serve if the origin becomes unreachable (only pages the origin itself
+      // would let a shared cache keep: never one visitor's page).
       const copy = new Response(res.clone().body, res);
       copy.headers.set('Cache-Control', 'public, max-age=86400');
       c.executionCtx.waitUntil(cache.put(cacheKey(c.req.url), copy).catch(() => {}));

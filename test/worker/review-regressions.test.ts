@@ -1,0 +1,111 @@
+/**
+ * Races and edge cases found in review: concurrent merges, rewinds past every checkpoint, compaction of
+ * single-day leads, identity chains, site keys claiming emails, reads that must not create storage.
+ */
+import { abortAllDurableObjects, runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { DAY, LOCAL_PAGE, SECRET, browserBatch, call, iso, readLead, serverBatch, uid } from './helpers.js';
+
+const lead = async (id: string) => (await readLead(id)).json<any>();
+
+describe('merges under concurrency', () => {
+  it('a browser identify+form and a server identify for the same email, at the same moment, lose nothing', async () => {
+    for (let i = 0; i < 20; i++) {
+      const anon = uid('a');
+      const email = `${anon}@example.com`;
+      const user = `${anon}-u`;
+      await Promise.all([
+        browserBatch([
+          { type: 'identify', anonymousId: anon, messageId: uid('m'), traits: { email } },
+          { type: 'track', anonymousId: anon, messageId: uid('m'), event: 'Form Submitted', properties: { kind: 'contact_sales', email } },
+        ]),
+        serverBatch([{ type: 'identify', userId: user, messageId: uid('m'), traits: { email } }]),
+      ]);
+      // Whatever the interleaving: one lead, reachable by every id, holding both events.
+      for (const id of [user, email, anon]) expect(await lead(id), `${id} (run ${i})`).toMatchObject({ id: user, leadScore: 25, level: 'very_hot' });
+      const events = await (await call(`/v1/leads/${user}/events`, { headers: { Authorization: SECRET } })).json<any>();
+      expect(events.events.filter((e: any) => e.event === 'Form Submitted')).toHaveLength(1);
+    }
+  });
+
+  it('an anonymous visitor known by email, later identified by userId alone, brings the whole history', async () => {
+    const anon = uid('a');
+    const email = `${anon}@example.com`;
+    await browserBatch([
+      { type: 'page', anonymousId: anon, messageId: uid('m'), properties: { path: '/pricing' } },
+      { type: 'track', anonymousId: anon, messageId: uid('m'), event: 'Form Submitted', properties: { kind: 'content_download', email } },
+    ]);
+    expect(await lead(email)).toMatchObject({ leadScore: 18 });
+    await browserBatch([{ type: 'identify', anonymousId: anon, userId: `${anon}-u`, messageId: uid('m') }]);
+    for (const id of [`${anon}-u`, email, anon]) expect(await lead(id), id).toMatchObject({ id: `${anon}-u`, leadScore: 18 });
+    const level = await (await call(`/v1/level?anonymousId=${anon}&writeKey=pk_demo`, { headers: { Origin: LOCAL_PAGE } })).json<any>();
+    expect(level.known).toBe(true);
+  });
+
+  it('a site key cannot tie someone’s email to a userId of its choosing', async () => {
+    const victim = `${uid('v')}@example.com`;
+    await serverBatch([{ type: 'track', userId: victim, messageId: uid('m'), event: 'Form Submitted', properties: { kind: 'demo_request' } }]);
+    const attacker = uid('attacker');
+    await browserBatch([{ type: 'identify', anonymousId: uid('a'), userId: attacker, messageId: uid('m'), traits: { email: victim } }]);
+    expect(await lead(victim)).toMatchObject({ id: victim, leadScore: 20 });
+    expect((await lead(attacker)).leadScore).toBe(0);
+  });
+});
+
+describe('rescoring and storage', () => {
+  it('a backfill older than every checkpoint is kept after the object restarts', async () => {
+    const user = uid('u');
+    const now = Date.now();
+    await serverBatch([{ type: 'page', userId: user, messageId: uid('m'), timestamp: iso(now - 5 * DAY), properties: { path: '/' } }]);
+    await serverBatch([{ type: 'page', userId: user, messageId: uid('m'), timestamp: iso(now - 3 * DAY), properties: { path: '/pricing' } }]);
+    await serverBatch([{ type: 'track', userId: user, messageId: uid('m'), timestamp: iso(now - 10 * DAY), event: 'Email Link Clicked' }]);
+    expect((await lead(user)).leadScore).toBe(17);
+    await abortAllDurableObjects();
+    await serverBatch([{ type: 'page', userId: user, messageId: uid('m'), timestamp: iso(now - 3 * DAY - 3600_000), properties: { path: '/features' } }]);
+    expect((await lead(user)).leadScore).toBe(18);
+  });
+
+  it('a lead whose history is one day long is not compacted in a loop', async () => {
+    const user = uid('u');
+    await serverBatch([{ type: 'page', userId: user, messageId: uid('m'), timestamp: iso(Date.now() - 500 * DAY), properties: { path: '/' } }]);
+    const stub = env.LEAD.getByName(`u:${user}`);
+    await runInDurableObject(stub, (instance) => instance.alarm());
+    // A looping alarm re-arms itself at once; sample it a few times.
+    for (let i = 0; i < 5; i++) {
+      const alarm = await runInDurableObject(stub, (_, state) => state.storage.getAlarm());
+      expect(alarm === null || alarm > Date.now() + 60_000, `alarm at ${alarm}`).toBe(true);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+
+  it('reading an id nobody wrote creates no storage', async () => {
+    const id = uid('nobody');
+    expect((await readLead(id)).status).toBe(404);
+    const tables = await runInDurableObject(env.LEAD.getByName(`u:${id}`), (_, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray());
+    expect(tables.filter((t) => !String(t.name).startsWith('_cf'))).toEqual([]);
+  });
+});
+
+describe('compatibility', () => {
+  it('analytics.js’s short endpoints: /v1/b, /v1/t, /v1/p, /v1/i', async () => {
+    const anon = uid('a');
+    const post = (path: string, json: object) => call(path, { method: 'POST', headers: { Origin: LOCAL_PAGE, 'Content-Type': 'text/plain' }, body: JSON.stringify({ writeKey: 'pk_demo', ...json }) });
+    expect((await post('/v1/p', { anonymousId: anon, properties: { path: '/pricing' } })).status).toBe(200);
+    expect((await post('/v1/t', { anonymousId: anon, event: 'ROI Calculator Completed' })).status).toBe(200);
+    expect((await post('/v1/i', { anonymousId: anon, traits: { plan: 'trial' } })).status).toBe(200);
+    expect((await post('/v1/b', { batch: [{ type: 'page', anonymousId: anon, properties: { path: '/docs' } }] })).status).toBe(200);
+    expect(await lead(anon)).toMatchObject({ level: 'hot', events: 4 });
+  });
+
+  it('a site’s own form kind is scored as other, not rejected with the rest of its batch', async () => {
+    const anon = uid('a');
+    const res = await browserBatch([
+      { type: 'page', anonymousId: anon, messageId: uid('m'), properties: { path: '/pricing' } },
+      { type: 'track', anonymousId: anon, messageId: uid('m'), event: 'Form Submitted', properties: { kind: 'signup' } },
+    ]);
+    expect(await res.json()).toMatchObject({ accepted: 2 });
+    const events = await (await call(`/v1/leads/${anon}/events`, { headers: { Authorization: SECRET } })).json<any>();
+    expect(events.events.find((e: any) => e.event === 'Form Submitted').properties).toMatchObject({ kind: 'other', siteKind: 'signup' });
+  });
+});
