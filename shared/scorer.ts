@@ -17,6 +17,8 @@ export interface EventLog {
   /** Optional: which of these ids are stored, in one look-up (else `has` is asked for each). */
   known?(messageIds: string[]): Set<string>;
   add(e: LeadEvent): void;
+  /** Optional: store several at once (else `add` is called for each). */
+  addAll?(events: LeadEvent[]): void;
   /** Events in engine order (time, then messageId) strictly after (t, id); all of them when t is -Infinity. */
   after(t: number, id: string): Iterable<LeadEvent>;
 }
@@ -131,7 +133,8 @@ export class Scorer {
     }
     if (!fresh.length) return out;
     fresh.sort(compareEvents);
-    for (const e of fresh) this.log.add(e);
+    if (this.log.addAll) this.log.addAll(fresh);
+    else for (const e of fresh) this.log.add(e);
     const collect = (e: LeadEvent) => {
       const r = this.#foldOne(e);
       out.ledgers.set(e.messageId, r.ledger.filter((x) => x.messageId === e.messageId));

@@ -14,7 +14,7 @@ import { Scorer, type Checkpoint, type EventLog } from '../shared/scorer.js';
 import type { Env } from './env.js';
 import { idOfKey } from './identity.js';
 import { activeModel } from './model.js';
-import { all, migrate, one } from './sql.js';
+import { all, insertRows, migrate, one } from './sql.js';
 
 export interface IngestInput {
   /** This object's own name (`u:…`, `e:…`, `a:…`). */
@@ -122,7 +122,11 @@ class SqlLog implements EventLog {
     return found;
   }
   add(e: LeadEvent): void {
-    this.sql.exec('INSERT INTO events (message_id, ts, received_at, body) VALUES (?, ?, ?, ?)', e.messageId, e.timestamp, this.receivedAt(), JSON.stringify(e));
+    this.addAll([e]);
+  }
+  addAll(events: LeadEvent[]): void {
+    const at = this.receivedAt();
+    insertRows(this.sql, 'INSERT INTO events (message_id, ts, received_at, body)', events.map((e) => [e.messageId, e.timestamp, at, JSON.stringify(e)]));
   }
   after(t: number, id: string): LeadEvent[] {
     // Ordered in JS, by the engine's own comparison: SQLite's byte order of ids may differ from JS's.
@@ -243,15 +247,12 @@ export class Lead extends DurableObject<Env> {
   /** Writes what a fold produced. Called with no await in between, so it commits with the events as one. */
   #persist(ledgers: Map<string, LedgerEntry[]>, timed: LedgerEntry[], changes: LevelChange[], since: number, fresh: ReadonlySet<string> = new Set()): void {
     const scorer = this.#scorer!;
+    const rows: SqlStorageValue[][] = [];
     for (const [id, entries] of ledgers) {
       if (!fresh.has(id)) this.#sql.exec('DELETE FROM ledger WHERE message_id = ?', id);
-      for (const x of entries) {
-        this.#sql.exec(
-          'INSERT INTO ledger (message_id, scoring_type, rule, points, base, clipped_by, ts) VALUES (?, ?, ?, ?, ?, ?, ?)',
-          id, x.scoringType, x.rule!, x.points, x.base ?? x.points, x.clippedBy ?? null, x.at,
-        );
-      }
+      for (const x of entries) rows.push([id, x.scoringType, x.rule!, x.points, x.base ?? x.points, x.clippedBy ?? null, x.at]);
     }
+    insertRows(this.#sql, 'INSERT INTO ledger (message_id, scoring_type, rule, points, base, clipped_by, ts)', rows);
     const from = Number.isFinite(since) ? since : MIN_TS;
     // Everything after the refold point was derived again: replace it.
     this.#sql.exec('DELETE FROM timed WHERE ts > ?', from);

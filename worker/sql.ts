@@ -37,3 +37,18 @@ export function migrate(sql: SqlStorage): void {
     sql.exec('INSERT INTO _migrations (id) VALUES (?)', i);
   }
 }
+
+/**
+ * One multi-row INSERT per chunk instead of a statement per row: each statement crosses into the runtime, and
+ * a Durable Object statement takes at most 100 bound parameters.
+ */
+export function insertRows(sql: SqlStorage, head: string, rows: SqlStorageValue[][]): void {
+  if (!rows.length) return;
+  const width = rows[0].length;
+  const per = Math.floor(100 / width);
+  const tuple = `(${Array(width).fill('?').join(', ')})`;
+  for (let i = 0; i < rows.length; i += per) {
+    const chunk = rows.slice(i, i + per);
+    sql.exec(`${head} VALUES ${chunk.map(() => tuple).join(', ')}`, ...chunk.flat());
+  }
+}
