@@ -83,6 +83,12 @@ export function normalizeMessage(msg: SegmentMessage, ctx: NormalizeContext): No
       if (properties[key] === undefined && page[key] !== undefined) properties[key] = page[key];
     }
     if (msg.name !== undefined && properties.name === undefined) properties.name = msg.name;
+    // UTM tags (Segment's context.campaign) travel with the page view: they are its source, for reports by
+    // campaign and referrer.
+    const campaign = msg.context?.campaign;
+    if (campaign && typeof campaign === 'object' && !Array.isArray(campaign) && Object.keys(campaign).length && properties.campaign === undefined) {
+      properties.campaign = campaign;
+    }
   }
   const traits = msg.type === 'identify' ? { ...(msg.traits ?? {}) } : undefined;
   // Only an identify's traits or a submitted form say whose email this is; an email property on any other event

@@ -25,8 +25,16 @@ export async function site(): Promise<{ url: string; close: () => Promise<void> 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const name = url.pathname.split('/')[1] || 'index';
+    if (name === 'dist') {
+      // The SDK's ESM build, as a site that bundles it would serve it.
+      try {
+        return res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(readFileSync(join('dist', url.pathname.split('/').pop()!)));
+      } catch {
+        return res.writeHead(404).end('not found');
+      }
+    }
     try {
-      const html = readFileSync(join('test/browser/pages', 'index.html'), 'utf8')
+      const html = readFileSync(join('test/browser/pages', name === 'esm' ? 'esm.html' : 'index.html'), 'utf8')
         .replace('<title>Test site</title>', `<title>${name === 'index' ? 'Test site' : name[0].toUpperCase() + name.slice(1)}</title>`)
         .replaceAll('{{COLLECTOR}}', collector)
         .replaceAll('{{ATTRS}}', url.searchParams.get('attrs') ?? 'data-allow-automation="true"');

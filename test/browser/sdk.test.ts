@@ -23,7 +23,7 @@ describe('capture', () => {
   it('a page view, calls queued before the script arrived, and the level in the page', async () => {
     const page = await fresh();
     const errors = pageErrors(page);
-    await page.goto(`${web.url}/index`);
+    await page.goto(`${web.url}/index?utm_source=newsletter&utm_medium=email&utm_campaign=spring-launch`, { referer: 'https://www.google.com/' });
     const aid = await eventually(async () => {
       const id = await anonymousId(page);
       expect(id).not.toBe('');
@@ -35,7 +35,13 @@ describe('capture', () => {
       return e;
     });
     const pv = evs.find((e) => e.type === 'page');
-    expect(pv.properties).toMatchObject({ path: '/index', title: 'Test site', url: `${web.url}/index` });
+    expect(pv.properties).toMatchObject({
+      path: '/index',
+      title: 'Test site',
+      url: `${web.url}/index?utm_source=newsletter&utm_medium=email&utm_campaign=spring-launch`,
+      referrer: 'https://www.google.com/',
+      campaign: { source: 'newsletter', medium: 'email', name: 'spring-launch' },
+    });
     await eventually(async () => expect(await page.evaluate(() => (window as any).levels)).toEqual(['cold']));
     expect(await page.evaluate(() => document.documentElement.dataset.llLevel)).toBe('cold');
     expect(await visible(page, 'cta-cold')).toBe(true);
@@ -96,6 +102,19 @@ describe('capture', () => {
     await eventually(async () => expect((await lead(aid)).body.level).toBe('hot'));
     expect((await dwell()).includes(100)).toBe(true); // reported when the tab was hidden
     await eventually(async () => expect(await page.evaluate(() => document.documentElement.dataset.llLevel)).toBe('hot'));
+    await page.context().close();
+  });
+
+  it('the ESM build works for sites that bundle the SDK', async () => {
+    const page = await fresh();
+    await page.goto(`${web.url}/esm`);
+    const aid = await eventually(async () => {
+      const id = await anonymousId(page);
+      expect(id).not.toBe('');
+      return id;
+    });
+    await eventually(async () => expect((await events(aid)).map((e) => e.event ?? e.properties.path).sort()).toEqual(['/esm', 'From ESM']));
+    await eventually(async () => expect(await page.evaluate(() => document.body.dataset.level)).toBe('cold'));
     await page.context().close();
   });
 

@@ -105,4 +105,9 @@ describe('normalizeMessage', () => {
     const n = normalizeMessage({ type: 'page', anonymousId: 'x', context: { page: { path: '/pricing', url: 'https://x.test/pricing' } } }, { receivedAt, keyKind: 'public' });
     expect(n.event.properties.path).toBe('/pricing');
   });
+
+  it('keeps a page view’s UTM tags (context.campaign) with it', () => {
+    const n = normalizeMessage({ type: 'page', anonymousId: 'x', properties: { path: '/' }, context: { campaign: { source: 'google', medium: 'cpc' } } }, { receivedAt, keyKind: 'public' });
+    expect(n.event.properties.campaign).toEqual({ source: 'google', medium: 'cpc' });
+  });
 });
