@@ -10,7 +10,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
 export const BUDGET = 3000;
-const common = { bundle: true, minify: true, target: 'es2020', legalComments: 'none', write: false };
+// Properties starting with _ are internal: their names are shortened too.
+const common = { bundle: true, minify: true, target: 'es2020', legalComments: 'none', write: false, mangleProps: /^_/ };
 
 const iife = await build({ ...common, entryPoints: ['sdk/ll.ts'], format: 'iife' });
 const esm = await build({ ...common, entryPoints: ['sdk/index.ts'], format: 'esm', minify: false });

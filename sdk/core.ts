@@ -24,8 +24,6 @@ export interface Options {
   dwellPaths?: string[];
   /** The level shown when none is known in time (default `cold`). */
   defaultLevel?: string;
-  /** How long to wait for the level before showing the default (ms, default 1500). */
-  levelTimeout?: number;
 }
 
 export interface Leadlevel {
@@ -40,13 +38,11 @@ export interface Leadlevel {
 
 type Msg = Record<string, unknown> & { messageId: string };
 
-const VERSION = '0.1.0';
 // Report visible time every 15 s: a 180 s threshold is crossed on a report, while the visitor still reads.
 const DWELL_STEP = 15;
 // Keep keepalive bodies well inside the browser's 64 KiB in-flight budget, which other scripts share.
 const UNLOAD_BYTES = KEEPALIVE_BUDGET_BYTES - 4096;
 const BATCH_BYTES = 400_000;
-const BATCH_EVENTS = 50;
 
 export function safe<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R | undefined {
   return (...a) => {
@@ -63,8 +59,8 @@ const ls = {
   set: (k: string, v: string | null) => safe(() => (v === null ? localStorage.removeItem(k) : localStorage.setItem(k, v)))(),
 };
 
-const uuid = () => safe(() => crypto.randomUUID())() ?? Date.now().toString(36) + Math.random().toString(36).slice(2);
-const LIBRARY = { name: 'leadlevel.js', version: VERSION };
+// randomUUID exists only in secure contexts (https, localhost).
+const uuid = () => crypto.randomUUID?.() ?? Date.now().toString(36) + Math.random().toString(36).slice(2);
 
 export function create(o: Options): Leadlevel {
   const w = window;
@@ -76,9 +72,12 @@ export function create(o: Options): Leadlevel {
   const fallback = o.defaultLevel ?? 'cold';
 
   const aid = ls.get('ll_aid') ?? uuid();
-  ls.set('ll_aid', aid);
-  // A first-party cookie too, so an edge in front of the site can personalize the first paint.
-  safe(() => (d.cookie = `ll_aid=${aid};path=/;max-age=31536000;samesite=lax`))();
+  // Stored (and a first-party cookie, so an edge in front of the site can personalize the first paint) only
+  // while tracking is allowed; withdrawn consent removes them.
+  const keep = (yes: boolean) => {
+    ls.set('ll_aid', yes ? aid : null);
+    safe(() => (d.cookie = `ll_aid=${yes ? aid : ''};path=/;max-age=${yes ? 31536000 : 0};samesite=lax`))();
+  };
   let uid = ls.get('ll_uid');
 
   let store: UseStore | undefined = safe(() => (w.indexedDB ? createStore('leadlevel', 'queue') : undefined))();
@@ -92,6 +91,7 @@ export function create(o: Options): Leadlevel {
   const bot = nav.webdriver && !o.allowAutomation;
   let consent = ls.get('ll_consent');
   const on = () => consent === '1' || (consent !== '0' && o.consent !== 'required' && !privacy && !bot);
+  if (on()) keep(true);
 
   let level: string | null = null;
   const listeners: ((l: string) => void)[] = [];
@@ -116,12 +116,16 @@ export function create(o: Options): Leadlevel {
       el.style.display = el.getAttribute('data-ll-show')!.split(/\s+/).includes(l) ? '' : 'none';
     });
   });
-  const setLevel = (l: unknown, content?: Record<string, string>) => {
-    if (!l || typeof l != 'string' || l == level) return;
+  // data-ll-slot elements get what the edge serves for the level (configured HTML, trusted like the page).
+  let slots: Record<string, string> | undefined;
+  const fill = () => {
+    for (const k in slots) d.querySelectorAll(`[data-ll-slot="${k}"]`).forEach((el) => (el.innerHTML = slots![k]));
+  };
+  const setLevel = (l: string | undefined, content?: Record<string, string>) => {
+    if (content) (slots = content), fill();
+    if (!l || l == level) return;
     level = l;
     show(l);
-    // data-ll-slot elements get what the edge serves for this level (configured HTML, trusted like the page).
-    for (const k in content) d.querySelectorAll(`[data-ll-slot="${k}"]`).forEach((el) => (el.innerHTML = content[k]));
     listeners.forEach((fn) => safe(fn)(l));
   };
 
@@ -135,21 +139,20 @@ export function create(o: Options): Leadlevel {
     for (const m of queue) {
       if (sending.has(m.messageId)) continue;
       const size = JSON.stringify(m).length + 1;
-      if (batch.length >= BATCH_EVENTS || bytes + size > (unload ? UNLOAD_BYTES : BATCH_BYTES)) break;
+      if (bytes + size > (unload ? UNLOAD_BYTES : BATCH_BYTES)) break;
       batch.push(m);
       bytes += size;
     }
     if (!batch.length) return;
     const ids = batch.map((m) => m.messageId);
     const body = JSON.stringify({ writeKey: o.site, batch, sentAt: new Date().toISOString() });
-    // text/plain: a simple request, no CORS preflight; keepalive: it survives the page going away.
+    // The page may be going: events created now cannot reach IndexedDB in time, so the queue also waits in
+    // localStorage (synchronous) until the next page; a resend of what did arrive is deduped by messageId.
+    if (unload) ls.set('ll_unload', JSON.stringify(queue));
+    // text/plain: a simple request, no CORS preflight; keepalive: it survives the page going away (inside the
+    // browser's 64 KiB budget; a batch over it fails and waits for the next page).
     const req = safe(() => fetch(api + 'batch', { method: 'POST', body, keepalive: bytes < UNLOAD_BYTES, headers: { 'Content-Type': 'text/plain' } }))();
-    if (!req) {
-      // Over the keepalive budget: a beacon queues it with the browser. No answer comes back, so the events
-      // stay queued and are sent again later; the collector dedupes them by messageId.
-      if (unload) safe(() => nav.sendBeacon(api + 'batch', new Blob([body], { type: 'text/plain' })))();
-      return;
-    }
+    if (!req) return;
     ids.forEach((id) => sending.add(id));
     req
       .then(async (res) => {
@@ -161,7 +164,10 @@ export function create(o: Options): Leadlevel {
         } else if (res.status === 429 || res.status >= 500) {
           throw Number(res.headers.get('Retry-After')) * 1000 || 0;
         } else {
-          forget(ids); // permanent: retrying would fail the same way
+          // Permanent. When the answer names messages (batch[3]…), only those are dropped; the rest go again.
+          const bad = ((await res.json()).problems ?? []).map((p: { path: string }) => ids[p.path.match(/^batch\[(\d+)/)?.[1] as never]);
+          forget(bad.filter(Boolean).length ? bad : ids);
+          ids.forEach((id) => sending.delete(id));
         }
       })
       .catch((retryMs: unknown) => {
@@ -185,7 +191,6 @@ export function create(o: Options): Leadlevel {
       anonymousId: aid,
       ...(uid ? { userId: uid } : {}),
       ...m,
-      context: { library: LIBRARY, ...(m.context as object) },
     };
     queue.push(msg);
     persist(msg);
@@ -193,17 +198,17 @@ export function create(o: Options): Leadlevel {
   };
 
   // Visible time on dwell pages, reported as Page Engaged {path, seconds}; each report supersedes the last.
-  let dwell: { path: string; ms: number; since: number; told: number } | undefined;
+  let dwell: { _path: string; _ms: number; _since: number; _told: number } | undefined;
   const visible = () => d.visibilityState === 'visible';
   const tick = safe((final?: boolean) => {
     if (!dwell) return;
     const now = performance.now();
-    if (dwell.since) dwell.ms += now - dwell.since;
-    dwell.since = visible() ? now : 0;
-    const s = Math.floor(dwell.ms / 1000);
-    if (s > dwell.told && (final || s >= dwell.told + DWELL_STEP)) {
-      dwell.told = final ? s : s - (s % DWELL_STEP);
-      enqueue({ type: 'track', event: 'Page Engaged', properties: { path: dwell.path, seconds: dwell.told } });
+    if (dwell._since) dwell._ms += now - dwell._since;
+    dwell._since = visible() ? now : 0;
+    const s = Math.floor(dwell._ms / 1000);
+    if (s > dwell._told && (final || s >= dwell._told + DWELL_STEP)) {
+      dwell._told = final ? s : s - (s % DWELL_STEP);
+      enqueue({ type: 'track', event: 'Page Engaged', properties: { path: dwell._path, seconds: dwell._told } });
     }
   });
   setInterval(() => tick(), 1000);
@@ -222,13 +227,13 @@ export function create(o: Options): Leadlevel {
       properties: { path: p, url: location.href, title: d.title, referrer: d.referrer, ...props },
       context: { campaign },
     });
-    dwell = dwellPaths.some((x) => p === x || p.startsWith(x + '/')) ? { path: p, ms: 0, since: visible() ? performance.now() : 0, told: 0 } : undefined;
-    if (level) show(level);
+    dwell = dwellPaths.some((x) => p === x || p.startsWith(x + '/')) ? { _path: p, _ms: 0, _since: visible() ? performance.now() : 0, _told: 0 } : undefined;
+    if (level) show(level), fill();
   });
 
   const identify = safe((id?: string | Record<string, unknown> | null, traits?: Record<string, unknown>) => {
     if (id && typeof id === 'object') [id, traits] = [null, id];
-    if (typeof id === 'string' && id) ls.set('ll_uid', (uid = id));
+    if (typeof id == 'string' && id.trim() && id.length <= 200) ls.set('ll_uid', (uid = id));
     enqueue({ type: 'identify', traits: traits ?? {} });
   });
 
@@ -236,15 +241,19 @@ export function create(o: Options): Leadlevel {
     if (typeof event === 'string' && event) enqueue({ type: 'track', event, properties: properties ?? {} });
   });
 
+  const sent = new WeakSet<Element>();
   // Forms marked data-ll-form="<kind>": the submit is the signal; an email field identifies the lead.
   // Only that field is read: never passwords, card numbers or hidden inputs.
   d.addEventListener(
     'submit',
     safe((e: Event) => {
       const form = (e.target as Element).closest?.('form[data-ll-form]') as HTMLFormElement | null;
-      if (!form) return;
-      const email = form.querySelector<HTMLInputElement>('input[type=email],input[name=email]:not([type=password]):not([type=hidden])')?.value.trim();
-      if (email && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) identify(null, { email });
+      // Once per form and page view: retries after a failed validation are one intent, not several.
+      if (!form || sent.has(form)) return;
+      sent.add(form);
+      // The collector checks the address; an invalid one identifies nobody.
+      const email = form.querySelector<HTMLInputElement>('input[type=email]')?.value.trim();
+      if (email) identify(null, { email });
       const kind = form.getAttribute('data-ll-form');
       track('Form Submitted', { form: form.getAttribute('name') || form.id || kind, kind });
       flush(true); // the page is about to go
@@ -267,17 +276,20 @@ export function create(o: Options): Leadlevel {
   w.addEventListener('online', () => ((waitUntil = 0), flush()));
 
   // Events left by earlier pages (offline, collector down, closed mid-send) go out now, exactly once.
-  idb<Msg[]>('readonly', (s) => s.getAll())?.then((old) => {
-    for (const m of old ?? []) if (!queue.some((q) => q.messageId === m.messageId)) queue.unshift(m);
+  const restore = (old?: Msg[] | null) => {
+    for (const m of old ?? []) if (!queue.some((q) => q.messageId === m.messageId)) queue.unshift(m), persist(m);
     if (old?.length) schedule(0);
-  });
+  };
+  restore(safe(() => JSON.parse(ls.get('ll_unload') ?? '[]'))());
+  ls.set('ll_unload', null);
+  idb<Msg[]>('readonly', (s) => s.getAll())?.then(restore);
 
   // The level: from the server-rendered page, else from the answer to this page view (sent at once below),
   // else the default.
   const ssr = html.getAttribute('data-ll-ssr') && html.getAttribute('data-ll-level');
   if (ssr) setLevel(ssr);
   else if (!on()) setLevel(fallback);
-  setTimeout(() => level || setLevel(fallback), o.levelTimeout ?? 1500);
+  setTimeout(() => level || setLevel(fallback), 1500); // as the snippet's own timeout
 
   const api_: Leadlevel = {
     track,
@@ -286,11 +298,13 @@ export function create(o: Options): Leadlevel {
     level: () => level,
     on: safe((ev: string, fn: (l: string) => void) => ev === 'level' && typeof fn === 'function' && listeners.push(fn) && level && safe(fn)(level)) as Leadlevel['on'],
     consent: safe((granted: boolean) => {
+      const was = on();
       ls.set('ll_consent', (consent = granted ? '1' : '0'));
-      if (granted) return (path = undefined), page();
+      keep(granted);
+      dwell = undefined; // time read before consent is not reported
+      if (granted) return was || ((path = undefined), page());
       // Withdrawn: nothing more is captured, and what was waiting is purged.
       forget(queue.map((m) => m.messageId));
-      dwell = undefined;
     }),
   };
   page();

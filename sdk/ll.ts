@@ -11,6 +11,8 @@ safe(() => {
   const w = window as unknown as { leadlevel?: Stub | Leadlevel };
   const stub = w.leadlevel as Stub | undefined;
   if (stub && !stub.q) return; // already running (the tag was included twice)
+  // A consent decision queued before the script arrived applies before anything is captured.
+  for (const [m, args] of stub?.q ?? []) if (m == 'consent') localStorage.setItem('ll_consent', args[0] ? '1' : '0');
   const tag = (document.currentScript ?? document.querySelector('script[data-site]')) as HTMLScriptElement | null;
   const a = (k: string) => tag?.getAttribute('data-' + k) ?? undefined;
   const ll = create({
@@ -23,5 +25,5 @@ safe(() => {
     defaultLevel: a('default-level'),
   });
   w.leadlevel = ll;
-  for (const [m, args] of stub?.q ?? []) safe(ll[m] as (...x: unknown[]) => void)(...Array.from(args));
+  for (const [m, args] of stub?.q ?? []) if (m != 'consent') safe(ll[m] as (...x: unknown[]) => void)(...Array.from(args));
 })();

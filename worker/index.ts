@@ -37,6 +37,7 @@ app.use('/v1/*', async (c, next) => {
   await next();
   if (origin) {
     c.res.headers.set('Access-Control-Allow-Origin', origin);
+    c.res.headers.set('Access-Control-Expose-Headers', 'Retry-After');
     c.res.headers.append('Vary', 'Origin');
   }
 });
@@ -78,6 +79,8 @@ app.onError((err, c) => {
   if (origin) {
     res = new Response(res.body, res);
     res.headers.set('Access-Control-Allow-Origin', origin);
+    // The SDK reads Retry-After on a 429 from another origin.
+    res.headers.set('Access-Control-Expose-Headers', 'Retry-After');
   }
   return res;
 });

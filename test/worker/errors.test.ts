@@ -125,6 +125,8 @@ describe('413, 404, 429', () => {
     const res = await browserBatch(batch(50));
     const body = await expectError(res, 429, 'rate_limited');
     expect(Number(res.headers.get('Retry-After'))).toBeGreaterThan(0);
+    // Readable by the page's script, across origins.
+    expect(res.headers.get('Access-Control-Expose-Headers')).toMatch(/Retry-After/);
     expect(body.retryAfter).toBe(Number(res.headers.get('Retry-After')));
     const events = await (await call(`/v1/leads/${anon}/events?limit=500`, { headers: { Authorization: SECRET } })).json<any>();
     expect(events.events).toHaveLength(100);

@@ -56,6 +56,17 @@ describe('first paint', () => {
     expect(html).not.toMatch(/<html[^>]* data-ll-level=/);
   });
 
+  it('a browser’s conditional request still gets the page for the current level, never a 304', async () => {
+    const aid = await hotVisitor();
+    const first = await page('/pricing', aid);
+    const etag = first.headers.get('ETag');
+    expect(etag).toBeNull();
+    expect(first.headers.get('Last-Modified')).toBeNull();
+    const again = await call('/pricing', { headers: { Cookie: `ll_aid=${aid}`, 'If-None-Match': '*', 'If-Modified-Since': new Date().toUTCString() } });
+    expect(again.status).toBe(200);
+    expect(await again.text()).toMatch(/data-ll-level="hot"/);
+  });
+
   it('non-HTML assets pass through untouched', async () => {
     const res = await page('/assets/site.css', await hotVisitor());
     expect(res.status).toBe(200);

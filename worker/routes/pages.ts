@@ -57,19 +57,21 @@ export function personalize(res: Response, level: string, content: Record<string
   out.headers.append('Vary', 'Cookie');
   out.headers.delete('Content-Length');
   out.headers.delete('ETag');
+  out.headers.delete('Last-Modified');
   return out;
 }
 
 async function fromOrigin(c: Context<{ Bindings: Env }>): Promise<Response> {
   const origin = c.env.SITE_ORIGIN ?? siteConfig().origin;
-  if (origin) {
-    const url = new URL(c.req.url);
-    const target = new URL(url.pathname + url.search, origin);
-    // The whole request goes through, body included (a form posting to the site), redirects untouched.
-    return fetch(new Request(target, new Request(c.req.raw, { redirect: 'manual' })));
-  }
+  const url = new URL(c.req.url);
+  // The whole request goes through, body included (a form posting to the site), redirects untouched; but not
+  // the browser's conditional headers: a 304 would make it reuse a page personalized for an older level.
+  const req: Request = new Request(origin ? new URL(url.pathname + url.search, origin) : url, new Request(c.req.raw, { redirect: 'manual' }) as Request);
+  req.headers.delete('If-None-Match');
+  req.headers.delete('If-Modified-Since');
+  if (origin) return fetch(req);
   if (!c.env.ASSETS) throw new Error('no site: set "origin" in leadlevel.site.json');
-  return c.env.ASSETS.fetch(c.req.raw);
+  return c.env.ASSETS.fetch(req);
 }
 
 const cacheKey = (url: string) => new Request(new URL(new URL(url).pathname, 'https://leadlevel-page-cache.internal').toString());
@@ -80,7 +82,8 @@ export async function servePage(c: Context<{ Bindings: Env }>): Promise<Response
   try {
     res = await fromOrigin(c);
     if (res.status >= 500) throw new Error(`origin answered ${res.status}`);
-    const shareable = !res.headers.has('Set-Cookie') && !/private|no-store/i.test(res.headers.get('Cache-Control') ?? '');
+    const shareable =
+      !res.headers.has('Set-Cookie') && !/private|no-store/i.test(res.headers.get('Cache-Control') ?? '') && !/\*|cookie|authorization/i.test(res.headers.get('Vary') ?? '');
     if (cache && res.ok && shareable && c.req.method === 'GET' && (res.headers.get('Content-Type') ?? '').includes('text/html')) {
       // Keep the unpersonalized page, to serve if the origin becomes unreachable (only pages the origin itself
       // would let a shared cache keep: never one visitor's page).
@@ -89,7 +92,8 @@ export async function servePage(c: Context<{ Bindings: Env }>): Promise<Response
       c.executionCtx.waitUntil(cache.put(cacheKey(c.req.url), copy).catch(() => {}));
     }
   } catch {
-    const stale = await cache?.match(cacheKey(c.req.url)).catch(() => undefined);
+    // Only a page view falls back to the last good copy: a failed form post must look failed.
+    const stale = c.req.method === 'GET' ? await cache?.match(cacheKey(c.req.url)).catch(() => undefined) : undefined;
     if (!stale) {
       return c.html('<!doctype html><title>Back soon</title><p>This page is temporarily unavailable. Please try again in a moment.</p>', 503, { 'Retry-After': '30' });
     }
