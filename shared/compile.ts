@@ -9,7 +9,7 @@ import { compileMatch, pathMatcher, type Matcher } from './match.js';
 import type { Caps, Match, Model, ScoringType } from './model.js';
 import { stableHash } from './normalize.js';
 import { dayClock, isTimeZone, type DayClock } from './time.js';
-import type { Problem } from './validate.js';
+import { formatProblems, type Problem } from './validate.js';
 
 export interface CompiledRule {
   index: number;
@@ -78,7 +78,7 @@ export interface CompiledModel {
 
 export class ModelError extends Error {
   constructor(readonly problems: Problem[]) {
-    super(`invalid scoring model: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`);
+    super(`invalid scoring model: ${formatProblems(problems)}`);
     this.name = 'ModelError';
   }
 }

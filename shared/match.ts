@@ -1,5 +1,5 @@
 /** Compiles a rule's `match` into a predicate over events. */
-import { eventPath, type LeadEvent } from './events.js';
+import type { LeadEvent } from './events.js';
 import type { Match, PropertyCondition } from './model.js';
 
 export type Matcher = (e: LeadEvent, path: string | undefined) => boolean;
@@ -66,4 +66,3 @@ export function compileMatch(m: Match): Matcher {
   };
 }
 
-export { eventPath };

@@ -1,7 +1,7 @@
 /** Every failure is JSON: a machine-readable `error`, a `message` for people, and details where they help. */
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { Problem } from '../shared/validate.js';
+import { formatProblems, type Problem } from '../shared/validate.js';
 
 export function fail(status: ContentfulStatusCode, error: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): never {
   const res = new Response(JSON.stringify({ error, message, ...extra }), {
@@ -15,7 +15,7 @@ export function invalid(problems: Problem[]): never {
   const shown = problems.slice(0, 50);
   if (problems.some((p) => p.tooLarge)) {
     const big = problems.filter((p) => p.tooLarge);
-    fail(413, 'payload_too_large', big.map((p) => `${p.path}: ${p.reason}`).join('; '), { problems: big });
+    fail(413, 'payload_too_large', formatProblems(big), { problems: big });
   }
-  fail(400, 'invalid_request', shown.map((p) => `${p.path}: ${p.reason}`).join('; '), { problems: shown, more: problems.length - shown.length || undefined });
+  fail(400, 'invalid_request', formatProblems(shown), { problems: shown, more: problems.length - shown.length || undefined });
 }

@@ -3,7 +3,7 @@
  * of each level, and the origin the Worker stands in front of. Validated once per isolate.
  */
 import configured from '../leadlevel.site.json';
-import type { Problem } from '../shared/validate.js';
+import { formatProblems, type Problem } from '../shared/validate.js';
 import { activeModel } from './model.js';
 
 export interface Treatment {
@@ -23,7 +23,7 @@ export interface SiteConfig {
 
 export class SiteConfigError extends Error {
   constructor(readonly problems: Problem[]) {
-    super(`invalid leadlevel.site.json: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`);
+    super(`invalid leadlevel.site.json: ${formatProblems(problems)}`);
   }
 }
 

@@ -5,7 +5,7 @@
 import { Hono, type Context } from 'hono';
 import type { SegmentMessage } from '../../shared/events.js';
 import { normalizeMessage } from '../../shared/normalize.js';
-import { checkBatch, checkSingle, IGNORED_TYPES, type Problem } from '../../shared/validate.js';
+import { checkBatch, checkSingle, formatProblems, IGNORED_TYPES, type Problem } from '../../shared/validate.js';
 import { authenticate, type Caller } from '../auth.js';
 import { readJson } from '../body.js';
 import type { Env } from '../env.js';
@@ -36,7 +36,7 @@ async function ingest(c: C, caller: Caller, messages: SegmentMessage[], batchSen
     messages.forEach((m, i) => {
       if (m.type === 'track' && SERVER_EVENTS.has(m.event)) problems.push({ path: `${paths[i]}.event`, reason: `"${m.event}" is a server-side event: send it with a secret key` });
     });
-    if (problems.length) fail(403, 'secret_key_required', problems.map((p) => `${p.path}: ${p.reason}`).join('; '), { problems });
+    if (problems.length) fail(403, 'secret_key_required', formatProblems(problems), { problems });
   }
   const receivedAt = Date.now();
   const scored = messages.filter((m) => !(IGNORED_TYPES as readonly string[]).includes(m.type));
