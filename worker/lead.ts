@@ -148,17 +148,18 @@ function describe(model: CompiledModel, r: TypeResult, typeIdx: number): Reason 
       return { kind: 'floor', text: `${reason.name}: at least ${r.levelName}`, at };
     case 'surge':
       return { kind: 'surge', text: `Engagement up ${reason.gain} points in ${t.surge?.days ?? 7} days: one tier above its score`, at };
-    case 'tier': {
+    case 'tier':
+    case 'start': {
+      // Never lifted yet: the lowest tier, explained by the current score.
       const i = t.tierIds.indexOf(r.level);
       const hi = t.tierMins[i + 1];
-      return { kind: 'tier', text: `Engagement score ${reason.score} is in ${r.levelName} (${t.tierMins[i]}${hi === undefined ? '+' : `–${hi - 1}`})`, at };
+      const score = reason.kind === 'tier' ? reason.score : r.engagementScore;
+      return { kind: 'tier', text: `Engagement score ${score} is in ${r.levelName} (${t.tierMins[i]}${hi === undefined ? '+' : `–${hi - 1}`})`, at };
     }
     case 'ladder':
       return { kind: 'ladder', text: `No activity since ${iso(reason.idleSince)}: dropped from ${name(reason.from)} to ${r.levelName}`, at };
     case 'suppressed':
       return { kind: 'suppressed', text: `${reason.event}: cold and do-not-contact from then on`, at };
-    default:
-      return { kind: 'start', text: 'No activity yet' };
   }
 }
 

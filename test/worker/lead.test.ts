@@ -62,6 +62,12 @@ describe('SPEC’s default model through /v1/batch (backdated with a secret key)
     expect(body.reasons.slice(1).map((r: any) => r.text)).toEqual(['Pricing visit: +10 (1 event in the last 30 days)', 'Pricing dwell ≥ 3 min: +10 (1 event in the last 30 days)']);
   });
 
+  it('a lead never lifted is explained by its score tier', async () => {
+    const user = uid('u');
+    await serverBatch([{ type: 'page', userId: user, properties: { path: '/' } }]);
+    expect((await lead(user)).reasons[0]).toMatchObject({ kind: 'tier', text: 'Engagement score 2 is in Cold (0–30)' });
+  });
+
   it('unsubscribe: cold and do-not-contact at once', async () => {
     const user = uid('u');
     await serverBatch([demo(user, Date.now() - 2 * MIN), { type: 'track', userId: user, event: 'Unsubscribed', timestamp: iso(Date.now() - MIN) }]);
