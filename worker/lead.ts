@@ -180,7 +180,11 @@ export class Lead extends DurableObject<Env> {
     // Reading an id nobody wrote must not create storage: the schema is made on the first write.
     void ctx.blockConcurrencyWhile(async () => {
       this.#ready = !!one(this.#sql, "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = '_migrations'");
-      if (this.#ready) migrate(this.#sql);
+      if (this.#ready) {
+        migrate(this.#sql);
+        // Known, so an unchanged alarm is not written again after the object was evicted and reloaded.
+        this.#alarmAt = await ctx.storage.getAlarm();
+      }
     });
   }
 
