@@ -283,6 +283,25 @@ describe('privacy', () => {
     }
   });
 
+  it('data-dwell and data-default-level configure the tag', async () => {
+    const page = await fresh('Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true })');
+    await page.goto(`${web.url}/index?attrs=${encodeURIComponent('data-default-level="warm"')}`);
+    await eventually(async () => expect(await page.evaluate(() => document.documentElement.dataset.llLevel)).toBe('warm'));
+    expect(await visible(page, 'cta-warm')).toBe(true);
+    await page.context().close();
+
+    const reader = await fresh();
+    await reader.clock.install();
+    await reader.goto(`${web.url}/plans/enterprise?attrs=${encodeURIComponent('data-allow-automation="true" data-dwell="/plans,/roi"')}`);
+    const aid = await anonymousId(reader);
+    await reader.clock.runFor(31_000);
+    await eventually(async () => {
+      const dwell = (await events(aid)).filter((e) => e.event === 'Page Engaged').map((e) => `${e.properties.path}:${e.properties.seconds}`);
+      expect(dwell).toEqual(['/plans/enterprise:30', '/plans/enterprise:15']);
+    });
+    await reader.context().close();
+  });
+
   it('automated browsers are skipped unless configured', async () => {
     const page = await fresh();
     await page.goto(`${web.url}/index?attrs=`);
