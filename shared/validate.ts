@@ -181,7 +181,8 @@ export function checkSingle(raw: unknown, type: 'track' | 'page' | 'identify', b
   const problems: Problem[] = [];
   if (!isObject(raw)) return { ok: false, problems: [{ path: 'body', reason: 'must be a JSON object (a Segment message)' }] };
   if (raw.type !== undefined && raw.type !== type) {
-    return { ok: false, problems: [{ path: 'type', reason: `"${String(raw.type)}" sent to /v1/${type}` }] };
+    // JSON, not String(): any JSON value may arrive here, and String({ toString: 1 }) throws.
+    return { ok: false, problems: [{ path: 'type', reason: `${JSON.stringify(raw.type).slice(0, 40)} sent to /v1/${type}` }] };
   }
   const msg = { ...raw, type };
   checkMessage(msg, '', problems, bodyBytes);
