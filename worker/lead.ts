@@ -361,7 +361,7 @@ export class Lead extends DurableObject<Env> {
     if (this.#oldest !== undefined) for (const e of scorable) this.#oldest = Math.min(this.#oldest, e.timestamp);
     this.#persist(r.ledgers, r.timed, r.changes, r.rewoundTo ?? previousClock, new Set(r.added));
     for (const a of merged) this.#sql.exec('INSERT OR IGNORE INTO aliases (alias) VALUES (?)', a);
-    this.#noteIdentity(input.key, input.aliases);
+    this.#noteIdentity(input.key, merged); // only ids that did join: a refused email belongs to someone else
     const now = Math.max(input.receivedAt, Date.now());
     const after = this.#settle(now);
     // The merged objects may now drop their copies.

@@ -43,6 +43,16 @@ describe('merges under concurrency', () => {
     expect(level.known).toBe(true);
   });
 
+  it('an email that already belongs to another user stays theirs, and is not shown on this lead', async () => {
+    const email = `${uid('shared')}@example.com`;
+    const first = uid('u1');
+    const second = uid('u2');
+    await serverBatch([{ type: 'identify', userId: first, messageId: uid('m'), traits: { email } }]);
+    await serverBatch([{ type: 'identify', userId: second, messageId: uid('m'), traits: { email } }]);
+    expect(await lead(email)).toMatchObject({ id: first, email });
+    expect(await lead(second)).toMatchObject({ id: second, email: null });
+  });
+
   it('a site key cannot tie someone’s email to a userId of its choosing', async () => {
     const victim = `${uid('v')}@example.com`;
     await serverBatch([{ type: 'track', userId: victim, messageId: uid('m'), event: 'Form Submitted', properties: { kind: 'demo_request' } }]);
