@@ -229,16 +229,21 @@ function ladderDue(t: CompiledType, ts: TypeState): number {
  * Brings one scoring type forward to instant `now` (inclusive): ladder steps, inactivity penalties and absence
  * rules that fall due on the way, in time order.
  */
+/** When each self-driven change falls due next: a ladder step, an inactivity penalty, an absence rule. */
+function dues(t: CompiledType, ts: TypeState): { ladder: number; pen: number; abs: number; absIdx: number } {
+  const pen = ts.penalties < t.inactivity.length ? ts.idleRef + t.inactivity[ts.penalties].afterMs : Infinity;
+  let absIdx = -1;
+  let abs = Infinity;
+  t.absence.forEach((a, i) => {
+    const due = ts.absence[i].applied ? Infinity : ts.absence[i].last + a.ms;
+    if (due < abs) [abs, absIdx] = [due, i];
+  });
+  return { ladder: ladderDue(t, ts), pen, abs, absIdx };
+}
+
 function advanceType(t: CompiledType, ts: TypeState, now: number, out: FoldOutput | null): void {
   for (;;) {
-    const ladder = ladderDue(t, ts);
-    const pen = ts.penalties < t.inactivity.length ? ts.idleRef + t.inactivity[ts.penalties].afterMs : Infinity;
-    let absIdx = -1;
-    let abs = Infinity;
-    t.absence.forEach((a, i) => {
-      const due = ts.absence[i].applied ? Infinity : ts.absence[i].last + a.ms;
-      if (due < abs) [abs, absIdx] = [due, i];
-    });
+    const { ladder, pen, abs, absIdx } = dues(t, ts);
     const due = Math.min(ladder, pen, abs);
     if (due > now) return;
     if (due === ladder) {
@@ -459,9 +464,7 @@ function readType(model: CompiledModel, t: CompiledType, ts: TypeState, now: num
     for (const k of ts.kinds[i]) signals.add(t.rules[k].id);
     if (ts.pts[i] !== 0 && windowExpiry === Infinity) windowExpiry = model.days.start(ts.days[i] + t.windowDays);
   }
-  const ladder = ladderDue(t, ts);
-  const pen = ts.penalties < t.inactivity.length ? ts.idleRef + t.inactivity[ts.penalties].afterMs : Infinity;
-  const abs = Math.min(Infinity, ...ts.absence.map((a, i) => (a.applied ? Infinity : a.last + t.absence[i].ms)));
+  const { ladder, pen, abs } = dues(t, ts);
   const next = Math.min(ladder, pen, abs, windowExpiry);
   const stage = ts.stage >= 0 ? t.stages[ts.stage] : null;
   return {

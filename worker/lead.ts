@@ -236,11 +236,15 @@ export class Lead extends DurableObject<Env> {
     return this.#scorer;
   }
 
+  #storedEvents(): LeadEvent[] {
+    return all<{ body: string }>(this.#sql, 'SELECT body FROM events').map((r) => JSON.parse(r.body) as LeadEvent);
+  }
+
   /** The model changed: every derived row is rebuilt from the stored events by one fold from the start. */
   #rescoreAll(): void {
     for (const t of ['ledger', 'timed', 'levels', 'checkpoints']) this.#sql.exec(`DELETE FROM ${t}`);
     this.#persistedDays.clear();
-    const events = all<{ body: string }>(this.#sql, 'SELECT body FROM events').map((r) => JSON.parse(r.body) as LeadEvent);
+    const events = this.#storedEvents();
     // A log that knows none of them yet, so every event is folded as new, in order.
     const fresh = new Scorer(this.#model, { has: () => false, add: () => {}, after: () => [] });
     const r = fresh.addMany(events);
@@ -413,7 +417,7 @@ export class Lead extends DurableObject<Env> {
       if (key && rank(key) > rank(into) && !fwd) return { accepted: false, events: [], aliases: [] };
       this.#ensureSchema();
       this.#setMeta('forward_to', into);
-      const events = all<{ body: string }>(this.#sql, 'SELECT body FROM events').map((r) => JSON.parse(r.body) as LeadEvent);
+      const events = this.#storedEvents();
       const aliases = all<{ alias: string }>(this.#sql, 'SELECT alias FROM aliases').map((r) => r.alias);
       return { accepted: true, events, aliases };
     });
