@@ -1,5 +1,8 @@
-import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+
+// The lead index's schema, applied to the tests' local D1 before the Worker tests run (test/worker/setup.ts).
+const indexMigrations = await readD1Migrations('./migrations');
 
 export default defineConfig({
   test: {
@@ -11,10 +14,10 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
-            miniflare: { bindings: { ENVIRONMENT: 'development', DEMO_MODE: 'true', VISITOR_EVENTS_PER_MINUTE: '120' } },
+            miniflare: { bindings: { ENVIRONMENT: 'development', DEMO_MODE: 'true', VISITOR_EVENTS_PER_MINUTE: '120', INDEX_MIGRATIONS: indexMigrations } },
           }),
         ],
-        test: { name: 'worker', include: ['test/worker/**/*.test.ts'] },
+        test: { name: 'worker', include: ['test/worker/**/*.test.ts'], setupFiles: ['test/worker/setup.ts'] },
       },
       // Over HTTP against the collector as `npm start` runs it: Segment's own library, and the SDK in Chromium.
       {

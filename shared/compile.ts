@@ -3,7 +3,7 @@
  * that loads is one the engine can run: no floor names an unknown level, tiers are ordered, caps are sane,
  * every rule can match some event.
  */
-import { CANONICAL_EVENTS, FORM_KINDS } from './events.js';
+import { FORM_KINDS, KNOWN_EVENTS, KNOWN_FORM_KINDS as KINDS } from './events.js';
 import { SESSION_GAP_MS, DAY_MS } from './limits.js';
 import { compileMatch, pathMatcher, type Matcher } from './match.js';
 import type { Caps, Match, Model, ScoringType } from './model.js';
@@ -83,8 +83,6 @@ export class ModelError extends Error {
   }
 }
 
-const KNOWN_EVENTS = new Set<string>(CANONICAL_EVENTS);
-const KINDS = new Set<string>(FORM_KINDS);
 const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 const isPositive = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;

@@ -47,6 +47,8 @@ export interface LedgerEntry {
 }
 
 export interface TypeState {
+  /** The scoring type's id, so a state can be matched to another model's types. */
+  id: string;
   level: number;
   levelSince: number;
   reason: LevelReason;
@@ -134,6 +136,7 @@ export function initState(model: CompiledModel): LeadState {
     firstSeen: null,
     sessionLast: null,
     types: model.types.map((t) => ({
+      id: t.id,
       level: 0,
       levelSince: 0,
       reason: { kind: 'start' },
@@ -177,6 +180,53 @@ export function cloneState(s: LeadState): LeadState {
       sessionPaths: t.sessionPaths.map((p) => p.slice()),
     })),
   };
+}
+
+/**
+ * The state as stored text. JSON has no ±Infinity: the engine uses -Infinity for "never" (the clock before the
+ * first event, the cap day before the first fold), so those travel as null and come back as -Infinity.
+ */
+export function serializeState(s: LeadState): string {
+  return JSON.stringify(s);
+}
+
+export function parseState(text: string): LeadState {
+  const s = JSON.parse(text) as LeadState;
+  if (s.clock === null) s.clock = -Infinity;
+  for (const t of s.types) if (t.capDay === null) t.capDay = -Infinity;
+  return s;
+}
+
+/**
+ * A fresh state for `model` that carries over what an earlier state (folded under another model) knew of
+ * history whose raw events are gone: each scoring type of the same id keeps its all-time points, level,
+ * timers and suppression (an unsubscribe stays an unsubscribe). What the new model would have given those
+ * events cannot be known; the object's ledger says the points were carried over.
+ */
+export function rebaseState(model: CompiledModel, old: LeadState): LeadState {
+  const s = initState(model);
+  s.clock = old.clock;
+  s.lastId = old.lastId;
+  s.count = old.count;
+  s.firstSeen = old.firstSeen;
+  s.sessionLast = old.sessionLast;
+  model.types.forEach((t, i) => {
+    // States stored before types carried their id match by position.
+    const o = old.types.find((x) => x.id === t.id) ?? (old.types[i]?.id === undefined ? old.types[i] : undefined);
+    const ts = s.types[i];
+    if (!o) return;
+    ts.leadSum = o.leadSum;
+    ts.suppressed = o.suppressed;
+    ts.lastActivity = o.lastActivity;
+    ts.idleRef = o.idleRef;
+    ts.penalties = Math.min(o.penalties, t.inactivity.length);
+    ts.levelSince = o.levelSince;
+    ts.level = Math.min(o.level, t.tierIds.length - 1);
+    ts.reason = o.reason;
+    ts.stage = Math.min(o.stage, t.stages.length - 1);
+    for (const a of ts.absence) a.last = old.clock;
+  });
+  return s;
 }
 
 /** Whether an event comes after everything folded so far, in the engine's order (time, then messageId). */

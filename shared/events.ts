@@ -80,6 +80,23 @@ export const FORM_KINDS = [
 ] as const;
 export type FormKind = (typeof FORM_KINDS)[number];
 
+/** Built once: every module that asks "is this a canonical event / form kind" shares these. */
+export const KNOWN_EVENTS: ReadonlySet<string> = new Set(CANONICAL_EVENTS);
+export const KNOWN_FORM_KINDS: ReadonlySet<string> = new Set(FORM_KINDS);
+
+/** Events only a server can attest (an email service, a webinar platform, a CRM): never from a site key. */
+export const SERVER_EVENTS: ReadonlySet<string> = new Set([
+  'Email Opened',
+  'Email Link Clicked',
+  'Email Bounced',
+  'Unsubscribed',
+  'Webinar Attended',
+  'Demo Booked',
+  'Opportunity Created',
+  'Deal Won',
+  'Deal Lost',
+]);
+
 /**
  * An event as the engine sees it: validated, timed (after skew correction and clamping) and reduced to what
  * scoring needs. `timestamp` is epoch milliseconds.

@@ -2,13 +2,11 @@
  * From a validated Segment message to the event the engine scores: one time, corrected and clamped as SPEC's
  * "Precise terms" say, and a messageId even when the client sent none.
  */
-import { FORM_KINDS, type JsonObject, type LeadEvent, type SegmentMessage } from './events.js';
-
-const KINDS = new Set<string>(FORM_KINDS);
+import type { KeyKind } from './api.js';
+import { KNOWN_FORM_KINDS as KINDS, type JsonObject, type LeadEvent, type SegmentMessage } from './events.js';
 import { BROWSER_MAX_EVENT_AGE_MS, MAX_FUTURE_SKEW_MS } from './limits.js';
 import { parseIsoDate } from './validate.js';
 
-export type KeyKind = 'public' | 'secret';
 
 export interface NormalizeContext {
   /** The collector's clock when the request arrived (epoch ms). */

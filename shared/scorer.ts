@@ -31,6 +31,8 @@ export interface Checkpoint {
 export interface ScorerOptions {
   dailyCheckpoints?: number;
   sparseEveryDays?: number;
+  /** Collect each event's ledger entries (default true). The Durable Object derives ledgers on read instead. */
+  ledgers?: boolean;
 }
 
 export interface AddResult {
@@ -72,19 +74,55 @@ export class MemoryLog implements EventLog {
 export class Scorer {
   state: LeadState;
   checkpoints: Checkpoint[] = [];
+  /**
+   * Where history starts: the initial state, or the state at the cut after older raw events were compacted
+   * away. A late event before every checkpoint rewinds to it.
+   */
+  base: LeadState;
   readonly #daily: number;
   readonly #sparse: number;
+  readonly #ledgers: boolean;
 
   constructor(
     readonly model: CompiledModel,
     readonly log: EventLog,
-    saved?: { state: LeadState; checkpoints: Checkpoint[] },
+    saved?: { state: LeadState; checkpoints: Checkpoint[]; base?: LeadState | null },
     opts: ScorerOptions = {},
   ) {
-    this.state = saved?.state ?? initState(model);
+    this.base = saved?.base ?? initState(model);
+    this.state = saved?.state ?? cloneState(this.base);
     this.checkpoints = saved?.checkpoints ?? [];
     this.#daily = opts.dailyCheckpoints ?? 8;
     this.#sparse = opts.sparseEveryDays ?? 7;
+    this.#ledgers = opts.ledgers ?? true;
+  }
+
+  /**
+   * Scores a whole history again from `base` (a new lead, a changed model): `events` in engine order, read
+   * lazily so a long history is never held in memory at once. Checkpoints are made anew on the way.
+   */
+  rebuild(events: Iterable<LeadEvent>, base: LeadState = this.base): FoldOutput {
+    this.base = base;
+    this.state = cloneState(base);
+    this.checkpoints = [];
+    const out: FoldOutput = { ledger: [], changes: [] };
+    for (const e of events) {
+      const r = this.#foldOne(e);
+      if (this.#ledgers) out.ledger.push(...r.ledger);
+      out.changes.push(...r.changes);
+    }
+    return out;
+  }
+
+  /**
+   * History before the checkpoint of `day` was compacted away: that checkpoint becomes the base, and the ones
+   * before it are forgotten.
+   */
+  dropCheckpointsBefore(day: number): void {
+    const i = this.checkpoints.findIndex((c) => c.day >= day);
+    if (i < 0) return;
+    this.checkpoints = this.checkpoints.slice(i);
+    this.base = this.checkpoints[0].state;
   }
 
   #foldOne(e: LeadEvent): FoldOutput {
@@ -137,8 +175,10 @@ export class Scorer {
     else for (const e of fresh) this.log.add(e);
     const collect = (e: LeadEvent) => {
       const r = this.#foldOne(e);
-      out.ledgers.set(e.messageId, r.ledger.filter((x) => x.messageId === e.messageId));
-      out.timed.push(...r.ledger.filter((x) => x.messageId === undefined));
+      if (this.#ledgers) {
+        out.ledgers.set(e.messageId, r.ledger.filter((x) => x.messageId === e.messageId));
+        out.timed.push(...r.ledger.filter((x) => x.messageId === undefined));
+      }
       out.changes.push(...r.changes);
     };
     if (isInOrder(this.state, fresh[0])) {
@@ -152,7 +192,7 @@ export class Scorer {
     while (i >= 0 && this.checkpoints[i].day > day) i--;
     const from = i >= 0 ? this.checkpoints[i] : null;
     this.checkpoints = this.checkpoints.slice(0, i + 1); // refolding re-creates the ones after
-    this.state = from ? cloneState(from.state) : initState(this.model);
+    this.state = cloneState(from ? from.state : this.base);
     out.rewoundTo = this.state.clock;
     for (const x of [...this.log.after(this.state.clock, this.state.lastId)]) {
       collect(x);

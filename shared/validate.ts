@@ -3,8 +3,8 @@
  * reason a person can act on (`batch[3].timestamp: not an ISO-8601 date`), never just the first one.
  */
 import {
-  CANONICAL_EVENTS,
   FORM_KINDS,
+  KNOWN_EVENTS,
   type BatchRequest,
   type JsonObject,
   type SegmentMessage,
@@ -47,8 +47,6 @@ export function byteLength(value: unknown): number {
 function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
-
-const KNOWN_EVENTS = new Set<string>(CANONICAL_EVENTS);
 
 /** Ids may be numbers in some Segment clients; they are compared as strings. */
 function checkId(msg: JsonObject, key: 'userId' | 'anonymousId', at: string, problems: Problem[]): void {

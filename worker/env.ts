@@ -1,7 +1,9 @@
-import type { Lead } from './lead.js';
+import type { Lead } from './lead/index.js';
 
 export interface Env {
   LEAD: DurableObjectNamespace<Lead>;
+  /** The lead index (D1): one row per lead, written through each lead's outbox. */
+  INDEX: D1Database;
   /** The site: the bundled demo site (demo-site/) as Workers static assets. */
   ASSETS?: Fetcher;
   /** `production` (the deployed default, from wrangler.toml) refuses the local default keys. */

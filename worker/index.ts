@@ -15,7 +15,7 @@ import { leadRoutes, levelRoutes } from './routes/leads.js';
 import { servePage } from './routes/pages.js';
 import { sdkRoutes } from './routes/sdk.js';
 
-export { Lead } from './lead.js';
+export { Lead } from './lead/index.js';
 
 const app = new Hono<{ Bindings: Env }>();
 

@@ -4,7 +4,8 @@
  */
 import type { Env } from './env.js';
 
-export type KeyKind = 'public' | 'secret';
+import type { KeyKind } from '../shared/api.js';
+export type { KeyKind };
 
 export interface KeyConfig {
   site: Map<string, RegExp[]>;

@@ -1,7 +1,9 @@
 // The test's view of the Worker: its bindings and its main module's exports.
 declare namespace Cloudflare {
   interface Env {
-    LEAD: DurableObjectNamespace<import('../../worker/lead.js').Lead>;
+    LEAD: DurableObjectNamespace<import('../../worker/lead/index.js').Lead>;
+    INDEX: D1Database;
+    INDEX_MIGRATIONS: import('cloudflare:test').D1Migration[];
     ASSETS?: Fetcher;
     ENVIRONMENT?: string;
     SITE_KEYS?: string;

@@ -1,3 +1,4 @@
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 
 export const BASE = 'http://collector.test';
@@ -31,3 +32,24 @@ export const iso = (t: number) => new Date(t).toISOString();
 export const DAY = 86_400_000;
 
 export { env };
+
+/** The lead object stored under a key (`u:…`, `e:…`, `a:…`). */
+export const leadObject = (key: string) => env.LEAD.getByName(key);
+
+/**
+ * Lets a lead's outbox drain (a batch that changes a level schedules an immediate delivery): runs its alarm
+ * until nothing is left to deliver. An early alarm is harmless — it finds nothing due and sets itself again.
+ */
+export async function drain(key: string): Promise<void> {
+  const stub = leadObject(key);
+  for (let i = 0; i < 5; i++) {
+    await runDurableObjectAlarm(stub);
+    const left = await runInDurableObject(stub, (_, state) => {
+      const t = state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'outbox'").toArray().length;
+      return t ? (state.storage.sql.exec('SELECT COUNT(*) AS n FROM outbox').one().n as number) : 0;
+    });
+    if (!left) return;
+  }
+}
+
+export const alarmOf = (key: string) => runInDurableObject(leadObject(key), (_, state) => state.storage.getAlarm());

@@ -3,30 +3,18 @@
  * The answer carries the visitor's level after the batch, so a page can personalize with no second request.
  */
 import { Hono, type Context } from 'hono';
-import type { SegmentMessage } from '../../shared/events.js';
+import type { IngestResult } from '../../shared/api.js';
+import { SERVER_EVENTS, type SegmentMessage } from '../../shared/events.js';
 import { normalizeMessage } from '../../shared/normalize.js';
 import { checkBatch, checkSingle, formatProblems, IGNORED_TYPES, type Problem } from '../../shared/validate.js';
 import { authenticate, type Caller } from '../auth.js';
 import { readJson } from '../body.js';
 import type { Env } from '../env.js';
-import { leadStub } from '../lead.js';
+import { leadStub } from '../lead/index.js';
 import { fail, invalid } from '../errors.js';
 import { anonKey, route } from '../identity.js';
-import type { IngestResult } from '../lead.js';
 import { contentFor } from '../site.js';
 
-/** Events only a server can attest (an email service, a webinar platform, a CRM): never from a browser key. */
-export const SERVER_EVENTS = new Set([
-  'Email Opened',
-  'Email Link Clicked',
-  'Email Bounced',
-  'Unsubscribed',
-  'Webinar Attended',
-  'Demo Booked',
-  'Opportunity Created',
-  'Deal Won',
-  'Deal Lost',
-]);
 
 type C = Context<{ Bindings: Env }>;
 
@@ -44,7 +32,7 @@ async function ingest(c: C, caller: Caller, messages: SegmentMessage[], batchSen
   const deliveries = [...route(normalized, caller.kind === 'secret').values()];
   const results = await Promise.all(
     deliveries.map((d) =>
-      leadStub(c.env, d.target).ingest({ key: d.target, events: d.events, aliases: d.aliases, receivedAt, limited: caller.kind === 'public' }),
+      leadStub(c.env, d.target).ingest({ key: d.target, events: d.events, aliases: d.aliases, receivedAt, source: caller.kind }),
     ),
   );
   const limited = results.filter((r): r is Extract<IngestResult, { ok: false }> => !r.ok);
@@ -67,7 +55,7 @@ async function ingest(c: C, caller: Caller, messages: SegmentMessage[], batchSen
   if (mine) {
     body.lead = caller.kind === 'public' ? { level: mine.lead.level, levelName: mine.lead.levelName } : mine.lead;
     body.previousLevel = mine.previousLevel;
-    body.changes = mine.changes.map((ch) => ({ from: ch.from, to: ch.to, at: new Date(ch.at).toISOString(), reason: ch.reason.kind }));
+    body.changes = mine.changes.map((ch) => ({ from: ch.from, to: ch.to, at: new Date(ch.at).toISOString(), reason: ch.reason }));
     // What the page's data-ll-slot elements show at this level: no second request needed.
     body.content = contentFor(mine.lead.level);
   }

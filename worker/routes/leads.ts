@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { authenticate, requireSecret } from '../auth.js';
 import type { Env } from '../env.js';
-import { leadStub } from '../lead.js';
+import { leadStub } from '../lead/index.js';
 import { fail } from '../errors.js';
 import { anonKey, candidateKeys } from '../identity.js';
 import { activeModel } from '../model.js';

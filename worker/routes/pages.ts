@@ -8,7 +8,7 @@ import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { Env } from '../env.js';
 import { anonKey } from '../identity.js';
-import { leadStub } from '../lead.js';
+import { leadStub } from '../lead/index.js';
 import { activeModel } from '../model.js';
 import { contentFor, siteConfig } from '../site.js';
 

@@ -1,0 +1,145 @@
+/**
+ * What the lead object answers, and what the API, webhooks and the dashboard show of a lead: one set of types
+ * for all of them.
+ */
+import type { LeadEvent } from './events.js';
+
+/** Who sent a write: a site key (a browser, public) or a secret key (a server). */
+export type KeyKind = 'public' | 'secret';
+
+export interface IngestInput {
+  /** The object's own name (`u:…`, `e:…`, `a:…`). */
+  key: string;
+  events: LeadEvent[];
+  /** Other ids this batch links to the lead: merged into it. */
+  aliases: string[];
+  receivedAt: number;
+  /** Who asked: site-key writes are rate limited per visitor and may not merge two known leads. */
+  source: KeyKind;
+}
+
+export interface LevelSummary {
+  id: string;
+  level: string;
+  levelName: string;
+  engagementScore: number;
+  leadScore: number;
+  doNotContact: boolean;
+}
+
+export interface LevelMove {
+  scoringType: string;
+  from: string;
+  to: string;
+  at: number;
+  reason: string;
+}
+
+export type IngestResult =
+  | {
+      ok: true;
+      accepted: number;
+      duplicates: number;
+      /** Events older than the lead's retained history: counted in its day rollups, not rescorable. */
+      archived: number;
+      lead: LevelSummary;
+      /** The level before this batch, and the changes it caused (primary scoring type). */
+      previousLevel: string;
+      changes: LevelMove[];
+    }
+  | { ok: false; refused: 'rate_limited'; retryAfter: number };
+
+export interface Reason {
+  kind: string;
+  text: string;
+  at?: string;
+  points?: number;
+}
+
+export interface TypeView {
+  scoringType: string;
+  name: string;
+  level: string;
+  levelName: string;
+  levelSince: string | null;
+  engagementScore: number;
+  leadScore: number;
+  momentum: number;
+  diversity: number;
+  signals: string[];
+  stage: string | null;
+  doNotContact: boolean;
+  nextLevelChangeAt: string | null;
+  reasons: Reason[];
+}
+
+/** One entry of a lead's ledger: together the entries of a scoring type add up to its two scores. */
+export interface LedgerLine {
+  scoringType: string;
+  kind: 'rule' | 'inactivity' | 'absence' | 'clamp' | 'carried';
+  at: string;
+  points: number;
+  /** Counts toward the engagement score (inside the window) as well as the lead score. */
+  inWindow: boolean;
+  rule?: string;
+  ruleName?: string;
+  messageId?: string;
+  base?: number;
+  clippedBy?: string;
+  score?: 'lead' | 'engagement';
+  text: string;
+}
+
+export interface LeadView extends Omit<TypeView, 'scoringType' | 'name'> {
+  id: string;
+  userId: string | null;
+  email: string | null;
+  anonymousIds: string[];
+  firstSeenAt: string | null;
+  lastActivityAt: string | null;
+  events: number;
+  model: { id: string; version: number };
+  /** Raw events before `compactedBefore` were compacted: their points are carried in the scores. */
+  retention?: { compactedBefore: string; compactedEvents: number; points: number; text: string };
+  /** Set while the lead still waits to be rescored under the deployment's current model. */
+  rescorePending?: boolean;
+  scoringTypes: TypeView[];
+  history: { scoringType: string; from: string; to: string; at: string; reason: Reason }[];
+}
+
+export interface EventReason {
+  scoringType: string;
+  rule: string;
+  ruleName: string;
+  points: number;
+  base: number;
+  clippedBy?: string;
+  inWindow: boolean;
+}
+
+export interface EventView {
+  messageId: string;
+  type: string;
+  event: string | null;
+  properties: Record<string, unknown>;
+  timestamp: string;
+  receivedAt: string;
+  timeNote?: string;
+  points: number;
+  reasons: EventReason[];
+}
+
+export interface EventCursor {
+  ts: number;
+  id: string;
+}
+
+export interface EventsPage {
+  events: EventView[];
+  next: EventCursor | null;
+}
+
+export type AbsorbResult =
+  /** A page of the giver's history: events up to `lastSeq` (insertion order); `more` if others follow. */
+  | { accepted: true; events: LeadEvent[]; aliases: string[]; lastSeq: number; more: boolean }
+  | { accepted: false; forwardTo?: string };

@@ -1,0 +1,266 @@
+/**
+ * One Durable Object per lead id: a thin list of RPC methods over capabilities that each own their table —
+ * `store` (all the SQL), `scoring` (the engine's incremental Scorer, one commit point), `timers` (due times
+ * as rows, one alarm), `outbox` (news for the lead index, delivered with retries), `merge` (identity),
+ * `retention` (compaction), `rate-limit` and `reads`.
+ *
+ * An object whose id was merged into another lead forwards to it (`forward_to`); see merge.ts.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import type { AbsorbResult, EventCursor, EventsPage, IngestInput, IngestResult, KeyKind, LeadView, LevelSummary } from '../../shared/api.js';
+import type { CompiledModel } from '../../shared/compile.js';
+import type { LevelChange, TypeResult } from '../../shared/engine.js';
+import { DAY_MS } from '../../shared/limits.js';
+import type { Env } from '../env.js';
+import { writeIndex, type IndexNews, type IndexRow } from '../lead-index.js';
+import { activeModel } from '../model.js';
+import { Merge, type Giver } from './merge.js';
+import { Outbox } from './outbox.js';
+import { RateLimit } from './rate-limit.js';
+import { Reads } from './reads.js';
+import { Retention } from './retention.js';
+import { Scoring } from './scoring.js';
+import { Store } from './store.js';
+import { Timers } from './timers.js';
+
+/** The object's RPC surface: the class implements it, callers hold it. */
+export interface LeadRpc extends Giver {
+  ingest(input: IngestInput): Promise<IngestResult>;
+  level(now?: number): Promise<LevelSummary | null>;
+  view(now?: number): Promise<LeadView | null>;
+  events(limit: number, cursor: EventCursor | null, now?: number): Promise<EventsPage | null>;
+}
+
+export const leadStub = (env: Env, key: string) => env.LEAD.getByName(key) as unknown as LeadRpc;
+
+const FORWARD = Symbol('forward');
+
+export class Lead extends DurableObject<Env> implements LeadRpc {
+  readonly #store: Store;
+  readonly #model: CompiledModel;
+  readonly #timers: Timers;
+  readonly #scoring: Scoring;
+  readonly #outbox: Outbox;
+  readonly #merge: Merge;
+  readonly #retention: Retention;
+  readonly #limit: RateLimit;
+  readonly #reads: Reads;
+  #lock: Promise<unknown> = Promise.resolve();
+  /** The alarm sets due times exactly; batches only ever bring them forward. */
+  #inAlarm = false;
+  /** Set inside a commit when the lead's index row must be written again. */
+  #indexDirty = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#model = activeModel();
+    this.#store = new Store(ctx.storage);
+    this.#timers = new Timers(this.#store, ctx.storage);
+    this.#scoring = new Scoring(this.#store, this.#model, {
+      onChanges: (changes) => {
+        if (changes.length) this.#indexDirty = true;
+      },
+      onNextChange: (at) => this.#timers.set('score', at, '', null, !this.#inAlarm),
+    });
+    this.#outbox = new Outbox(this.#store, this.#timers, {
+      index: async (row) => writeIndex(this.env.INDEX, row.seq, JSON.parse(row.payload) as IndexNews),
+    });
+    this.#merge = new Merge(this.#store, this.#timers, {
+      key: () => this.#store.meta('key')!,
+      giver: (key) => leadStub(this.env, key),
+      absorb: (from, events, aliases) => this.#absorb(from, events, aliases),
+      known: () => this.#known(),
+    });
+    this.#retention = new Retention(this.#store, this.#scoring, this.#timers, this.#model, Number(env.RAW_RETENTION_DAYS ?? 400) * DAY_MS);
+    this.#limit = new RateLimit(this.#store, Number(env.VISITOR_EVENTS_PER_MINUTE ?? 120));
+    this.#reads = new Reads(this.#store, this.#scoring, this.#model);
+    // Its only use: read the alarm once, and mark a lead scored under an older model for the alarm to
+    // rescore (never on a read).
+    void ctx.blockConcurrencyWhile(async () => {
+      if (!this.#store.exists) return;
+      await this.#timers.load();
+      if (this.#scoring.stale && !this.#store.meta('forward_to')) this.#timers.set('migrate', Date.now());
+    });
+  }
+
+  /** Serializes work that awaits other objects, so two batches never interleave inside one lead. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => undefined);
+    return run;
+  }
+
+  #forwardTo(): string | undefined {
+    return this.#store.meta('forward_to');
+  }
+
+  #known(): boolean {
+    const key = this.#store.meta('key');
+    return (!!key && !key.startsWith('a:')) || !!this.#store.meta('user_id') || !!this.#store.meta('email');
+  }
+
+  /**
+   * Stores and scores a batch for this lead, and merges the ids the batch links to it. Forwarding to the lead
+   * this one was merged into happens outside the lock: waiting on another object while holding our own could
+   * deadlock with a merge going the other way.
+   */
+  async ingest(input: IngestInput): Promise<IngestResult> {
+    for (;;) {
+      const fwd = this.#forwardTo();
+      if (fwd) return leadStub(this.env, fwd).ingest({ ...input, key: fwd });
+      const r = await this.#exclusive(() => this.#ingest(input));
+      if (r !== FORWARD) return r;
+    }
+  }
+
+  async #ingest(input: IngestInput): Promise<IngestResult | typeof FORWARD> {
+    if (this.#forwardTo()) return FORWARD; // merged away while this batch waited for the lock
+    if (input.source === 'public') {
+      const retryAfter = this.#limit.take('visitor', input.events.length, input.receivedAt);
+      if (retryAfter) return { ok: false, refused: 'rate_limited', retryAfter };
+    }
+    if (!this.#store.meta('key')) this.#store.setMeta('key', input.key);
+    if (this.#scoring.stale) this.#migrate(input.receivedAt);
+    const joined: string[] = [];
+    for (const alias of this.#merge.pending(input.aliases)) joined.push(...(await this.#merge.merge(alias, input.source)));
+    // From here to the return: no await, so the batch commits as one.
+    if (!this.#scoring.exists) this.#indexDirty = true;
+    const c = this.#scoring.add(input.events, input.receivedAt);
+    this.#noteIdentity(joined);
+    this.#retention.schedule();
+    this.#commitNews(input.receivedAt, joined);
+    const ownNew = new Set(input.events.map((e) => e.messageId));
+    const primary = this.#model.types[0].id;
+    return {
+      ok: true,
+      accepted: c.added.filter((id) => ownNew.has(id)).length - c.archived,
+      duplicates: c.duplicates.filter((id) => ownNew.has(id)).length,
+      archived: c.archived,
+      lead: this.#reads.summary(c.after[0]),
+      previousLevel: c.before[0].level,
+      changes: c.changes.filter((ch) => ch.scoringType === primary).map(move),
+    };
+  }
+
+  /** One page of a merged lead's history, committed as one. */
+  #absorb(from: string, events: IngestInput['events'], aliases: string[]): void {
+    const now = Date.now();
+    if (events.length) this.#scoring.add(events, now);
+    if (aliases.length) this.#store.addAliases(aliases, true);
+    this.#noteIdentity([from, ...aliases]);
+    this.#indexDirty = true;
+    this.#commitNews(now, [from, ...aliases]);
+  }
+
+  #noteIdentity(keys: readonly string[]): void {
+    for (const k of [this.#store.meta('key')!, ...keys]) {
+      if (k.startsWith('u:') && !this.#store.meta('user_id')) this.#store.setMeta('user_id', k.slice(2));
+      if (k.startsWith('e:') && !this.#store.meta('email')) this.#store.setMeta('email', k.slice(2));
+    }
+  }
+
+  /** Part of every commit: the lead index hears of a new lead, a level or stage change, a merge. */
+  #commitNews(now: number, merged: readonly string[] = []): void {
+    if (!this.#indexDirty && !merged.length) return;
+    this.#indexDirty = false;
+    const results = this.#scoring.evaluate(now);
+    if (!results) return;
+    const news: IndexNews = { upsert: this.#indexRow(results[0], now) };
+    const key = this.#store.meta('key');
+    const removed = merged.filter((k) => k !== key);
+    if (removed.length) news.remove = removed;
+    this.#outbox.enqueue('index', 'lead', news, now);
+  }
+
+  #indexRow(r: TypeResult, now: number): IndexRow {
+    const t = this.#model.types[0];
+    const state = this.#store.state()!;
+    return {
+      key: this.#store.meta('key')!,
+      id: this.#reads.publicId(),
+      email: this.#store.meta('email') ?? null,
+      userId: this.#store.meta('user_id') ?? null,
+      level: r.level,
+      levelRank: t.tierIds.indexOf(r.level),
+      levelSince: r.levelSince,
+      engagementScore: r.engagementScore,
+      leadScore: r.leadScore,
+      momentum: r.momentum,
+      stage: r.stage,
+      doNotContact: r.doNotContact,
+      lastActivityAt: r.lastActivityAt,
+      model: state.model,
+      modelVersion: state.version,
+      updatedAt: now,
+    };
+  }
+
+  #migrate(now: number): void {
+    this.#scoring.migrate(now);
+    this.#timers.clear('migrate');
+    this.#indexDirty = true;
+  }
+
+  /** Runs every timer that fell due, then sets the alarm for the earliest left. Idempotent. */
+  override async alarm(): Promise<void> {
+    this.#timers.fired();
+    await this.#exclusive(async () => {
+      if (!this.#store.exists || this.#forwardTo()) return;
+      const now = Date.now();
+      this.#inAlarm = true;
+      for (const t of this.#timers.due(now)) {
+        if (t.kind === 'migrate') {
+          if (this.#scoring.stale) this.#migrate(now);
+          else this.#timers.clear('migrate');
+        } else if (t.kind === 'compact' && !this.#scoring.stale) this.#retention.compact(now);
+        else if (t.kind === 'merge') await this.#merge.merge(t.key, (t.payload ?? 'secret') as KeyKind);
+        else if (t.kind === 'score') this.#timers.clear('score');
+      }
+      if (this.#forwardTo()) return;
+      if (this.#scoring.exists && !this.#scoring.stale) this.#scoring.settle(now);
+      this.#commitNews(now);
+      this.#inAlarm = false;
+      if ((this.#timers.get('outbox')?.dueAt ?? Infinity) <= now) await this.#outbox.deliver(now);
+    }).finally(() => {
+      this.#inAlarm = false;
+      this.#timers.rearm();
+    });
+  }
+
+  handOver(into: string, afterSeq: number, source: KeyKind): Promise<AbsorbResult> {
+    return this.#exclusive(async () => this.#merge.handOver(into, afterSeq, source));
+  }
+
+  completeHandOver(into: string, lastSeq: number): Promise<AbsorbResult> {
+    return this.#exclusive(async () => {
+      const r = this.#merge.completeHandOver(into, lastSeq);
+      if (this.#forwardTo()) {
+        this.#scoring.reset();
+        this.#timers.reset();
+        this.#timers.rearm();
+      }
+      return r;
+    });
+  }
+
+  /** The lead's level only: what a site key may read about its own visitor. */
+  async level(now = Date.now()): Promise<LevelSummary | null> {
+    const fwd = this.#forwardTo();
+    if (fwd) return leadStub(this.env, fwd).level(now);
+    return this.#reads.level(now);
+  }
+
+  async view(now = Date.now()): Promise<LeadView | null> {
+    const fwd = this.#forwardTo();
+    if (fwd) return leadStub(this.env, fwd).view(now);
+    return this.#reads.view(now);
+  }
+
+  async events(limit: number, cursor: EventCursor | null, now = Date.now()): Promise<EventsPage | null> {
+    const fwd = this.#forwardTo();
+    if (fwd) return leadStub(this.env, fwd).events(limit, cursor, now);
+    return this.#reads.events(limit, cursor, now);
+  }
+}
+
+const move = (c: LevelChange) => ({ scoringType: c.scoringType, from: c.from, to: c.to, at: c.at, reason: c.reason.kind });

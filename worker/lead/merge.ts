@@ -1,0 +1,149 @@
+/**
+ * Identity merges. Every id a lead is known by has an object of its own; when a batch links two ids, the
+ * more definite one (userId, then email, then anonymous) takes in the other's history and the other forwards
+ * to it from then on.
+ *
+ * The protocol cannot strand history: the giver hands its events over in bounded pages (by insertion order,
+ * so events stored while the merge runs are included), the receiver commits each page, and only when the
+ * receiver holds everything does the giver start forwarding and drop its copy (`completeHandOver`). A merge
+ * interrupted anywhere is simply run again — by the next batch, or by the receiver's `merge` timer — and the
+ * receiver's dedupe makes the repeat harmless. Merges always go from more definite ids to less definite ones,
+ * never back, so two objects never wait on each other.
+ */
+import type { AbsorbResult } from '../../shared/api.js';
+import type { KeyKind } from '../../shared/api.js';
+import type { LeadEvent } from '../../shared/events.js';
+import type { Store } from './store.js';
+import type { Timers } from './timers.js';
+
+/** Events per hand-over page: well inside one RPC message and the 100-parameter statements. */
+export const HANDOVER_PAGE = 500;
+/** Merged-in ids handed over with the first page; a lead known by more keeps forwarding through the giver. */
+export const HANDOVER_ALIASES = 200;
+/** A merge the batch could not finish is retried this much later by the receiver's timer. */
+const MERGE_RETRY_MS = 30_000;
+
+/** userId leads are the most definite, then email, then anonymous. */
+export const rank = (key: string) => (key.startsWith('u:') ? 3 : key.startsWith('e:') ? 2 : 1);
+
+/** The giver's side, reached over RPC. */
+export interface Giver {
+  handOver(into: string, afterSeq: number, source: KeyKind): Promise<AbsorbResult>;
+  completeHandOver(into: string, lastSeq: number): Promise<AbsorbResult>;
+}
+
+export interface MergeHost {
+  key(): string;
+  giver(key: string): Giver;
+  /** Commits one page of the giver's history into this lead (synchronous: one commit). */
+  absorb(from: string, events: LeadEvent[], aliases: string[]): void;
+  /** Whether this lead already carries a known id (userId or email). */
+  known(): boolean;
+}
+
+export class Merge {
+  constructor(
+    private readonly store: Store,
+    private readonly timers: Timers,
+    private readonly host: MergeHost,
+  ) {}
+
+  /** The aliases of this batch that still need merging (new, or a merge that did not finish). */
+  pending(aliases: readonly string[]): string[] {
+    const status = this.store.aliasStatus(aliases);
+    return aliases.filter((a) => a !== this.host.key() && status.get(a) !== true);
+  }
+
+  /**
+   * Takes in the history of `alias` (following where it forwards, if that is a less definite lead).
+   * Returns the ids that joined this lead: none when the id belongs to someone else.
+   */
+  async merge(alias: string, source: KeyKind): Promise<string[]> {
+    const into = this.host.key();
+    // Should the batch die half-way, the timer finishes the job.
+    this.store.addAliases([alias], false);
+    this.timers.set('merge', Date.now() + MERGE_RETRY_MS, alias, source);
+    let target = alias;
+    let joined: string[] = [];
+    for (let hop = 0; hop < 3; hop++) {
+      const r = await this.#pull(target, source);
+      if ('joined' in r) {
+        joined = [...new Set([alias, target, ...r.joined])];
+        break;
+      }
+      // The alias already belongs to a less definite lead (an anonymous visitor known by email, identified
+      // now by userId): that lead is this one's history too. A more definite owner keeps it.
+      if (r.forwardTo && r.forwardTo !== into && rank(r.forwardTo) < rank(into)) target = r.forwardTo;
+      else break;
+    }
+    if (joined.length) this.store.addAliases(joined, true);
+    else this.store.removeAlias(alias);
+    this.timers.clear('merge', alias);
+    return joined;
+  }
+
+  /** Pages the giver's history into this lead, until the giver forwards here. */
+  async #pull(from: string, source: KeyKind): Promise<{ joined: string[] } | { forwardTo?: string }> {
+    const giver = this.host.giver(from);
+    const joined: string[] = [];
+    let seq = 0;
+    for (;;) {
+      const page = await giver.handOver(this.host.key(), seq, source);
+      if (!page.accepted) return { forwardTo: page.forwardTo };
+      joined.push(...page.aliases);
+      if (page.events.length || page.aliases.length) this.host.absorb(from, page.events, page.aliases);
+      seq = page.lastSeq;
+      if (page.more) continue;
+      // Events stored at the giver since the last page come back here instead of the forward.
+      const done = await giver.completeHandOver(this.host.key(), seq);
+      if (!done.accepted) return { forwardTo: done.forwardTo };
+      if (!done.events.length) return { joined };
+      this.host.absorb(from, done.events, []);
+      seq = done.lastSeq;
+    }
+  }
+
+  /** The giver's side: a page of history for `into`, or a refusal. */
+  handOver(into: string, afterSeq: number, source: KeyKind): AbsorbResult {
+    const fwd = this.store.meta('forward_to');
+    if (fwd) return fwd === into ? done(afterSeq) : { accepted: false, forwardTo: fwd };
+    const key = this.store.meta('key');
+    // An id already holding a more definite lead is not merged into a less definite one.
+    if (key && rank(key) > rank(into)) return { accepted: false };
+    // A site key never joins two leads that each carry a known id.
+    if (source === 'public' && rank(into) > 1 && this.host.known()) return { accepted: false };
+    const merging = this.store.meta('merging_into');
+    if (merging && merging !== into) return { accepted: false, forwardTo: merging };
+    if (!this.store.exists) return done(afterSeq);
+    this.store.setMeta('merging_into', into);
+    return this.#page(afterSeq, afterSeq === 0 ? this.store.aliasPage('', HANDOVER_ALIASES) : []);
+  }
+
+  #page(afterSeq: number, aliases: string[]): AbsorbResult {
+    const events = this.store.eventsBySeq(afterSeq, HANDOVER_PAGE);
+    return {
+      accepted: true,
+      events: events.map(({ receivedAt: _r, seq: _s, ...e }) => e),
+      aliases,
+      lastSeq: events.length ? events[events.length - 1].seq : afterSeq,
+      more: events.length === HANDOVER_PAGE,
+    };
+  }
+
+  /**
+   * The receiver holds everything up to `lastSeq`: forward from now on and drop the copy — unless events
+   * arrived since, which are handed over first.
+   */
+  completeHandOver(into: string, lastSeq: number): AbsorbResult {
+    const fwd = this.store.meta('forward_to');
+    if (fwd) return fwd === into ? done(lastSeq) : { accepted: false, forwardTo: fwd };
+    if (this.store.exists && this.store.meta('merging_into') !== into) return { accepted: false };
+    const late = this.#page(lastSeq, []);
+    if (late.accepted && late.events.length) return late;
+    this.store.clearForForward();
+    this.store.setMeta('forward_to', into);
+    return done(lastSeq);
+  }
+}
+
+const done = (seq: number): AbsorbResult => ({ accepted: true, events: [], aliases: [], lastSeq: seq, more: false });

@@ -1,0 +1,64 @@
+/**
+ * The outbox: news other systems must hear about this lead (today the D1 lead index; notifications next),
+ * written in the same commit as the change that caused it and delivered afterwards by the alarm. At least
+ * once, in order per destination: a row leaves the outbox only when its destination took it; a failure
+ * backs off (exponential, with jitter) and blocks the rows behind it on that destination only.
+ */
+import type { Store, OutboxRow } from './store.js';
+import type { Timers } from './timers.js';
+
+export type Deliver = (row: OutboxRow) => Promise<void>;
+
+/** First retry after 2 s, doubling to at most an hour between tries. */
+const FIRST_RETRY_MS = 2_000;
+const MAX_RETRY_MS = 3_600_000;
+
+export function retryDelay(attempts: number, random = Math.random): number {
+  const ceiling = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** attempts);
+  // "Full jitter" spreads retries of many leads after a shared outage (AWS architecture blog, 2015).
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+export class Outbox {
+  constructor(
+    private readonly store: Store,
+    private readonly timers: Timers,
+    private readonly destinations: Record<string, Deliver>,
+  ) {}
+
+  /** Part of the caller's commit: the row and the timer that delivers it land with the change. */
+  enqueue(dest: string, kind: string, payload: unknown, now: number): void {
+    this.store.enqueue(dest, kind, JSON.stringify(payload), now);
+    const t = this.timers.get('outbox');
+    if (!t || t.dueAt > now) this.timers.set('outbox', now);
+  }
+
+  /** Delivers what is due, each destination in order; reschedules itself for what is left. */
+  async deliver(now: number): Promise<void> {
+    for (;;) {
+      const heads = this.store.outboxHeads().filter((h) => h.nextAt <= now);
+      if (!heads.length) break;
+      let progressed = false;
+      await Promise.all(
+        heads.map(async (row) => {
+          const send = this.destinations[row.dest];
+          try {
+            if (!send) throw new Error(`no destination "${row.dest}" in this deployment`);
+            await send(row);
+            this.store.delivered(row.seq);
+            progressed = true;
+          } catch (err) {
+            this.store.deferDelivery(row.seq, Date.now() + retryDelay(row.attempts), err instanceof Error ? err.message : String(err));
+          }
+        }),
+      );
+      if (!progressed) break;
+    }
+    const next = Math.min(...this.store.outboxHeads().map((h) => h.nextAt));
+    this.timers.set('outbox', Number.isFinite(next) ? next : null);
+  }
+
+  pending(): OutboxRow[] {
+    return this.store.outbox();
+  }
+}

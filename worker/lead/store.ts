@@ -1,0 +1,463 @@
+/**
+ * The lead's SQLite storage: the only file with SQL in it. Every capability of the object (scoring, timers,
+ * the outbox, merges, retention, rate limits, reads) reaches its tables through the methods here, so the
+ * schema, its migrations and the cost of each statement can be read in one place.
+ *
+ * Writes made with no `await` between them commit together (the Durable Object's implicit transaction), so a
+ * fold's output, its level history, its outbox rows and its timers land as one or not at all.
+ */
+import { compareEvents, parseState, serializeState, type LeadState, type LevelChange, type LevelReason } from '../../shared/engine.js';
+import type { LeadEvent } from '../../shared/events.js';
+import type { Checkpoint } from '../../shared/scorer.js';
+
+/** Append-only: a deployed object applies the ones it has not seen, in order. Never edit a shipped one. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+   CREATE TABLE events (message_id TEXT PRIMARY KEY, ts INTEGER NOT NULL, received_at INTEGER NOT NULL, body TEXT NOT NULL);
+   CREATE INDEX events_ts ON events (ts);
+   CREATE TABLE ledger (message_id TEXT NOT NULL, scoring_type TEXT NOT NULL, rule TEXT NOT NULL, points REAL NOT NULL,
+     base REAL NOT NULL, clipped_by TEXT, ts INTEGER NOT NULL);
+   CREATE INDEX ledger_msg ON ledger (message_id);
+   CREATE INDEX ledger_ts ON ledger (scoring_type, ts);
+   CREATE TABLE timed (scoring_type TEXT NOT NULL, kind TEXT NOT NULL, ts INTEGER NOT NULL, points REAL NOT NULL, note TEXT,
+     PRIMARY KEY (scoring_type, kind, ts));
+   CREATE TABLE checkpoints (day INTEGER PRIMARY KEY, state TEXT NOT NULL);
+   CREATE TABLE levels (scoring_type TEXT NOT NULL, ts INTEGER NOT NULL, from_level TEXT NOT NULL, to_level TEXT NOT NULL,
+     reason TEXT NOT NULL, PRIMARY KEY (scoring_type, ts, to_level));
+   CREATE TABLE aliases (alias TEXT PRIMARY KEY, confirmed INTEGER NOT NULL DEFAULT 0);
+   CREATE TABLE rollups (day INTEGER NOT NULL, scoring_type TEXT NOT NULL, rule TEXT NOT NULL, points REAL NOT NULL,
+     events INTEGER NOT NULL, PRIMARY KEY (day, scoring_type, rule));`,
+  // The ledger is derived on read (a refold from the nearest checkpoint) instead of written per event; due
+  // times are rows deriving the one alarm; the outbox holds what other systems must be told; the rate limit
+  // survives evictions. Archived events keep their row (with an empty body) so their ids stay deduplicated.
+  `DROP TABLE ledger;
+   DROP TABLE timed;
+   CREATE TABLE timers (kind TEXT NOT NULL, key TEXT NOT NULL, due_at INTEGER NOT NULL, payload TEXT,
+     PRIMARY KEY (kind, key)) WITHOUT ROWID;
+   CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, dest TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, last_error TEXT);
+   CREATE INDEX outbox_dest ON outbox (dest, seq);
+   CREATE TABLE buckets (name TEXT PRIMARY KEY, tokens REAL NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;`,
+];
+
+/** Durable Object SQL takes at most 100 bound parameters a statement. */
+const MAX_PARAMS = 100;
+
+export interface StoredEvent extends LeadEvent {
+  receivedAt: number;
+  /** Insertion order: what a merge pages by, so events stored while it runs are handed over too. */
+  seq: number;
+}
+
+export interface LevelRow {
+  scoringType: string;
+  at: number;
+  from: string;
+  to: string;
+  reason: LevelReason;
+}
+
+export interface TimerRow {
+  kind: string;
+  key: string;
+  dueAt: number;
+  payload: string | null;
+}
+
+export interface OutboxRow {
+  seq: number;
+  dest: string;
+  kind: string;
+  payload: string;
+  attempts: number;
+  nextAt: number;
+  lastError: string | null;
+}
+
+export interface RollupRow {
+  day: number;
+  scoringType: string;
+  rule: string;
+  points: number;
+  events: number;
+}
+
+type Row = Record<string, SqlStorageValue>;
+
+export class Store {
+  readonly #sql: SqlStorage;
+  #ready: boolean;
+  /** The meta table, read once per object life: every request consults it. */
+  #meta: Map<string, string> | null = null;
+
+  constructor(readonly storage: DurableObjectStorage) {
+    this.#sql = storage.sql;
+    // Reading an id nobody wrote must not create storage: the schema is made on the first write.
+    this.#ready = this.#one("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = '_migrations'") !== undefined;
+    if (this.#ready) this.#migrate();
+  }
+
+  /** Whether anything was ever written here. */
+  get exists(): boolean {
+    return this.#ready;
+  }
+
+  /** Bytes of SQLite storage (for operators and the benchmark). */
+  get bytes(): number {
+    return this.#sql.databaseSize;
+  }
+
+  #all<T = Row>(query: string, ...params: SqlStorageValue[]): T[] {
+    return this.#sql.exec(query, ...params).toArray() as T[];
+  }
+
+  #one<T = Row>(query: string, ...params: SqlStorageValue[]): T | undefined {
+    return this.#all<T>(query, ...params)[0];
+  }
+
+  #migrate(): void {
+    this.#sql.exec('CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY)');
+    const done = this.#one<{ n: number }>('SELECT COALESCE(MAX(id), -1) AS n FROM _migrations')!.n;
+    for (let i = done + 1; i < MIGRATIONS.length; i++) {
+      this.#sql.exec(MIGRATIONS[i]);
+      this.#sql.exec('INSERT INTO _migrations (id) VALUES (?)', i);
+    }
+  }
+
+  #write(): void {
+    if (!this.#ready) this.#migrate();
+    this.#ready = true;
+  }
+
+  /** One multi-row INSERT per chunk instead of a statement per row: each statement crosses into the runtime. */
+  #insertRows(head: string, rows: SqlStorageValue[][], tail = ''): void {
+    if (!rows.length) return;
+    const width = rows[0].length;
+    const per = Math.floor(MAX_PARAMS / width);
+    const tuple = `(${Array(width).fill('?').join(', ')})`;
+    for (let i = 0; i < rows.length; i += per) {
+      const chunk = rows.slice(i, i + per);
+      this.#sql.exec(`${head} VALUES ${chunk.map(() => tuple).join(', ')} ${tail}`, ...chunk.flat());
+    }
+  }
+
+  // --- meta: the lead's identity, its compact state, the retention horizon -------------------------------
+
+  meta(k: string): string | undefined {
+    if (!this.#ready) return undefined;
+    this.#meta ??= new Map(this.#all<{ k: string; v: string }>('SELECT k, v FROM meta').map((r) => [r.k, r.v]));
+    return this.#meta.get(k);
+  }
+
+  setMeta(k: string, v: string): void {
+    if (this.meta(k) === v) return;
+    this.#write();
+    this.#sql.exec('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v', k, v);
+    this.#meta?.set(k, v);
+  }
+
+  deleteMeta(k: string): void {
+    if (this.meta(k) === undefined) return;
+    this.#sql.exec('DELETE FROM meta WHERE k = ?', k);
+    this.#meta?.delete(k);
+  }
+
+  state(): LeadState | null {
+    const s = this.meta('state');
+    return s ? parseState(s) : null;
+  }
+
+  setState(s: LeadState): void {
+    this.setMeta('state', serializeState(s));
+  }
+
+  // --- events: the raw log ---------------------------------------------------------------------------------
+
+  /** Which of these ids are stored here (archived ones too), in one query per 100. */
+  known(ids: string[]): Set<string> {
+    const found = new Set<string>();
+    if (!this.#ready) return found;
+    for (let i = 0; i < ids.length; i += MAX_PARAMS) {
+      const chunk = ids.slice(i, i + MAX_PARAMS);
+      for (const r of this.#all<{ message_id: string }>(`SELECT message_id FROM events WHERE message_id IN (${chunk.map(() => '?').join(',')})`, ...chunk)) {
+        found.add(r.message_id);
+      }
+    }
+    return found;
+  }
+
+  /** Stores new events; the id and time live in columns, so the body holds only the rest. */
+  addEvents(events: readonly LeadEvent[], receivedAt: number): void {
+    this.#write();
+    this.#insertRows(
+      'INSERT INTO events (message_id, ts, received_at, body)',
+      events.map(({ messageId, timestamp, ...rest }) => [messageId, timestamp, receivedAt, JSON.stringify(rest)]),
+    );
+  }
+
+  /**
+   * Records new events older than the retained history: the id is kept so a retry is still a duplicate, with
+   * no body (they can no longer be rescored).
+   */
+  addArchived(events: readonly LeadEvent[], receivedAt: number): void {
+    this.#write();
+    this.#insertRows('INSERT INTO events (message_id, ts, received_at, body)', events.map((e) => [e.messageId, e.timestamp, receivedAt, '']));
+  }
+
+  static #event(r: { message_id: string; ts: number; received_at: number; body: string; seq: number }): StoredEvent {
+    // Rows written before bodies dropped their id and time carry them in the body too; the columns win.
+    return { ...(JSON.parse(r.body) as LeadEvent), messageId: r.message_id, timestamp: r.ts, receivedAt: r.received_at, seq: r.seq };
+  }
+
+  /**
+   * Events in engine order (time, then id) strictly after (t, id), up to time `until`, read a page at a time
+   * so a long history is never in memory at once. Archived rows (no body) are before every checkpoint and
+   * never returned.
+   */
+  *eventsAfter(t: number, id: string, until = Infinity, page = 500): Generator<StoredEvent> {
+    let at = Number.isFinite(t) ? t : Number.MIN_SAFE_INTEGER;
+    let after = Number.isFinite(t) ? id : '';
+    const end = Number.isFinite(until) ? until : Number.MAX_SAFE_INTEGER;
+    for (;;) {
+      // Ordered in JS by the engine's own comparison below; SQLite orders ts first so pages do not overlap.
+      const rows = this.#all<{ message_id: string; ts: number; received_at: number; body: string; seq: number }>(
+        `SELECT rowid AS seq, message_id, ts, received_at, body FROM events
+          WHERE ts >= ? AND ts <= ? AND body != '' ORDER BY ts, message_id LIMIT ?`,
+        at, end, page + 1,
+      );
+      const events = rows.map(Store.#event).filter((e) => e.timestamp > at || e.messageId > after);
+      // Same-time ids: SQLite's collation and JS's comparison agree for the ASCII ids clients send, but the
+      // engine is the judge, so each page is sorted its way.
+      events.sort(compareEvents);
+      if (rows.length <= page) {
+        yield* events;
+        return;
+      }
+      // Hold back the last timestamp of a full page: more rows of that instant may follow.
+      const lastTs = events[events.length - 1].timestamp;
+      const ready = events.filter((e) => e.timestamp < lastTs);
+      yield* ready;
+      if (!ready.length) {
+        // A page's worth of events at one instant: take the whole instant at once.
+        const same = this.#all<{ message_id: string; ts: number; received_at: number; body: string; seq: number }>(
+          `SELECT rowid AS seq, message_id, ts, received_at, body FROM events WHERE ts = ? AND body != ''`,
+          lastTs,
+        ).map(Store.#event).filter((e) => e.timestamp > at || e.messageId > after).sort(compareEvents);
+        yield* same;
+        at = lastTs;
+        after = '\uffff';
+        continue;
+      }
+      const last = ready[ready.length - 1];
+      at = last.timestamp;
+      after = last.messageId;
+    }
+  }
+
+  /** Events by insertion order after `seq` (a merge's pages). */
+  eventsBySeq(afterSeq: number, limit: number): StoredEvent[] {
+    if (!this.#ready) return [];
+    return this.#all<{ message_id: string; ts: number; received_at: number; body: string; seq: number }>(
+      "SELECT rowid AS seq, message_id, ts, received_at, body FROM events WHERE rowid > ? AND body != '' ORDER BY rowid LIMIT ?",
+      afterSeq, limit,
+    ).map(Store.#event);
+  }
+
+  /** A page of events, newest first, for the events listing. */
+  eventsNewestFirst(limit: number, before: { ts: number; id: string } | null): StoredEvent[] {
+    const rows = before
+      ? this.#all<{ message_id: string; ts: number; received_at: number; body: string; seq: number }>(
+          `SELECT rowid AS seq, message_id, ts, received_at, body FROM events
+            WHERE body != '' AND (ts < ? OR (ts = ? AND message_id < ?)) ORDER BY ts DESC, message_id DESC LIMIT ?`,
+          before.ts, before.ts, before.id, limit,
+        )
+      : this.#all<{ message_id: string; ts: number; received_at: number; body: string; seq: number }>(
+          "SELECT rowid AS seq, message_id, ts, received_at, body FROM events WHERE body != '' ORDER BY ts DESC, message_id DESC LIMIT ?",
+          limit,
+        );
+    return rows.map(Store.#event);
+  }
+
+  /** How many events the lead holds, archived ones included. */
+  eventCount(): number {
+    if (!this.#ready) return 0;
+    return this.#one<{ n: number }>('SELECT COUNT(*) AS n FROM events')!.n;
+  }
+
+  /** The oldest event still held with its body. */
+  oldestEventTime(): number | null {
+    return this.#one<{ ts: number | null }>("SELECT MIN(ts) AS ts FROM events WHERE body != ''")?.ts ?? null;
+  }
+
+  /** Compaction: events before `cut` keep their id (for dedupe) and lose their body. */
+  archiveBefore(cut: number): void {
+    this.#sql.exec("UPDATE events SET body = '' WHERE ts < ? AND body != ''", cut);
+  }
+
+  // --- checkpoints: whole compact states at the first event of a day ----------------------------------------
+
+  checkpoints(): Checkpoint[] {
+    if (!this.#ready) return [];
+    return this.#all<{ day: number; state: string }>('SELECT day, state FROM checkpoints ORDER BY day').map((c) => ({ day: c.day, state: parseState(c.state) }));
+  }
+
+  /** Makes the stored checkpoints these, writing only the days that are new or from `changedFrom` on. */
+  syncCheckpoints(now: readonly Checkpoint[], stored: ReadonlySet<number>, changedFrom: number): void {
+    const days = new Set(now.map((c) => c.day));
+    for (const d of stored) if (!days.has(d)) this.#sql.exec('DELETE FROM checkpoints WHERE day = ?', d);
+    const rows = now.filter((c) => !stored.has(c.day) || c.day >= changedFrom).map((c) => [c.day, serializeState(c.state)] as SqlStorageValue[]);
+    this.#insertRows('INSERT INTO checkpoints (day, state)', rows, 'ON CONFLICT (day) DO UPDATE SET state = excluded.state');
+  }
+
+  // --- levels: the level history ---------------------------------------------------------------------------
+
+  /** Level changes from `from` on were derived again: they replace what was stored for that stretch. */
+  replaceLevelsFrom(from: number, changes: readonly LevelChange[]): void {
+    if (Number.isFinite(from)) this.#sql.exec('DELETE FROM levels WHERE ts > ?', from);
+    else this.#sql.exec('DELETE FROM levels');
+    this.addLevels(changes);
+  }
+
+  addLevels(changes: readonly LevelChange[]): void {
+    this.#insertRows(
+      'INSERT OR IGNORE INTO levels (scoring_type, ts, from_level, to_level, reason)',
+      changes.map((c) => [c.scoringType, c.at, c.from, c.to, JSON.stringify(c.reason)]),
+    );
+  }
+
+  levels(until: number, limit: number): LevelRow[] {
+    return this.#all<{ scoring_type: string; ts: number; from_level: string; to_level: string; reason: string }>(
+      'SELECT scoring_type, ts, from_level, to_level, reason FROM levels WHERE ts <= ? ORDER BY ts DESC LIMIT ?',
+      until, limit,
+    ).map((h) => ({ scoringType: h.scoring_type, at: h.ts, from: h.from_level, to: h.to_level, reason: JSON.parse(h.reason) as LevelReason }));
+  }
+
+  // --- aliases: the other ids merged into this lead ---------------------------------------------------------
+
+  /** Which of these ids were merged in, and whether each merge finished. */
+  aliasStatus(ids: readonly string[]): Map<string, boolean> {
+    const out = new Map<string, boolean>();
+    if (!this.#ready || !ids.length) return out;
+    for (const r of this.#all<{ alias: string; confirmed: number }>(`SELECT alias, confirmed FROM aliases WHERE alias IN (${ids.map(() => '?').join(',')})`, ...ids)) {
+      out.set(r.alias, r.confirmed === 1);
+    }
+    return out;
+  }
+
+  addAliases(ids: readonly string[], confirmed: boolean): void {
+    this.#write();
+    this.#insertRows('INSERT INTO aliases (alias, confirmed)', ids.map((a) => [a, confirmed ? 1 : 0]), 'ON CONFLICT (alias) DO UPDATE SET confirmed = MAX(confirmed, excluded.confirmed)');
+  }
+
+  removeAlias(id: string): void {
+    if (this.#ready) this.#sql.exec('DELETE FROM aliases WHERE alias = ?', id);
+  }
+
+  /** Ids starting with `prefix`, at most `limit` (a lead may be known by many anonymous ids). */
+  aliases(prefix: string, limit: number): { ids: string[]; total: number } {
+    if (!this.#ready) return { ids: [], total: 0 };
+    const ids = this.#all<{ alias: string }>('SELECT alias FROM aliases WHERE alias >= ? AND alias < ? ORDER BY alias LIMIT ?', prefix, prefix + '\uffff', limit).map((r) => r.alias);
+    const total = this.#one<{ n: number }>('SELECT COUNT(*) AS n FROM aliases WHERE alias >= ? AND alias < ?', prefix, prefix + '\uffff')!.n;
+    return { ids, total };
+  }
+
+  /** A page of merged-in ids after `after`, for handing them over with the history. */
+  aliasPage(after: string, limit: number): string[] {
+    if (!this.#ready) return [];
+    return this.#all<{ alias: string }>('SELECT alias FROM aliases WHERE alias > ? ORDER BY alias LIMIT ?', after, limit).map((r) => r.alias);
+  }
+
+  // --- rollups: counts (and points as scored then) of compacted history, per day and rule --------------------
+
+  addRollups(rows: readonly RollupRow[]): void {
+    this.#insertRows(
+      'INSERT INTO rollups (day, scoring_type, rule, points, events)',
+      rows.map((r) => [r.day, r.scoringType, r.rule, r.points, r.events]),
+      'ON CONFLICT DO UPDATE SET points = points + excluded.points, events = events + excluded.events',
+    );
+  }
+
+  rollupTotals(): { events: number; byType: Map<string, number> } {
+    if (!this.#ready) return { events: 0, byType: new Map() };
+    const rows = this.#all<{ scoring_type: string; points: number; events: number }>(
+      'SELECT scoring_type, SUM(points) AS points, SUM(events) AS events FROM rollups GROUP BY scoring_type',
+    );
+    // Archived arrivals are counted under scoring type '*' with no points.
+    return { events: rows.filter((r) => r.scoring_type === '*').reduce((s, r) => s + r.events, 0), byType: new Map(rows.map((r) => [r.scoring_type, r.points])) };
+  }
+
+  // --- timers: due times as rows; the alarm is the earliest ---------------------------------------------------
+
+  timers(): TimerRow[] {
+    if (!this.#ready) return [];
+    return this.#all<{ kind: string; key: string; due_at: number; payload: string | null }>('SELECT kind, key, due_at, payload FROM timers').map(
+      (r) => ({ kind: r.kind, key: r.key, dueAt: r.due_at, payload: r.payload }),
+    );
+  }
+
+  setTimer(kind: string, key: string, dueAt: number, payload: string | null = null): void {
+    this.#write();
+    this.#sql.exec(
+      'INSERT INTO timers (kind, key, due_at, payload) VALUES (?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET due_at = excluded.due_at, payload = excluded.payload',
+      kind, key, dueAt, payload,
+    );
+  }
+
+  deleteTimer(kind: string, key = ''): void {
+    if (this.#ready) this.#sql.exec('DELETE FROM timers WHERE kind = ? AND key = ?', kind, key);
+  }
+
+  // --- outbox: what other systems must be told, committed with the change that caused it -----------------------
+
+  enqueue(dest: string, kind: string, payload: string, at: number): void {
+    this.#write();
+    this.#sql.exec('INSERT INTO outbox (dest, kind, payload, next_at) VALUES (?, ?, ?, ?)', dest, kind, payload, at);
+  }
+
+  /** The oldest undelivered row of each destination: delivery is in order per destination. */
+  outboxHeads(): OutboxRow[] {
+    if (!this.#ready) return [];
+    return this.#all<{ seq: number; dest: string; kind: string; payload: string; attempts: number; next_at: number; last_error: string | null }>(
+      'SELECT o.* FROM outbox o JOIN (SELECT dest, MIN(seq) AS seq FROM outbox GROUP BY dest) h ON o.seq = h.seq',
+    ).map((r) => ({ seq: r.seq, dest: r.dest, kind: r.kind, payload: r.payload, attempts: r.attempts, nextAt: r.next_at, lastError: r.last_error }));
+  }
+
+  outbox(): OutboxRow[] {
+    if (!this.#ready) return [];
+    return this.#all<{ seq: number; dest: string; kind: string; payload: string; attempts: number; next_at: number; last_error: string | null }>('SELECT * FROM outbox ORDER BY seq').map(
+      (r) => ({ seq: r.seq, dest: r.dest, kind: r.kind, payload: r.payload, attempts: r.attempts, nextAt: r.next_at, lastError: r.last_error }),
+    );
+  }
+
+  delivered(seq: number): void {
+    this.#sql.exec('DELETE FROM outbox WHERE seq = ?', seq);
+  }
+
+  deferDelivery(seq: number, nextAt: number, error: string): void {
+    this.#sql.exec('UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE seq = ?', nextAt, error.slice(0, 500), seq);
+  }
+
+  // --- buckets: rate limits that survive evictions ----------------------------------------------------------
+
+  bucket(name: string): { tokens: number; at: number } | undefined {
+    if (!this.#ready) return undefined;
+    return this.#one<{ tokens: number; at: number }>('SELECT tokens, at FROM buckets WHERE name = ?', name);
+  }
+
+  setBucket(name: string, tokens: number, at: number): void {
+    this.#write();
+    this.#sql.exec('INSERT INTO buckets (name, tokens, at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET tokens = excluded.tokens, at = excluded.at', name, tokens, at);
+  }
+
+  // --- the whole lead ---------------------------------------------------------------------------------------
+
+  /**
+   * After a merge handed this lead's history to another: everything but who it is and where it forwards.
+   */
+  clearForForward(): void {
+    this.#write();
+    for (const t of ['events', 'checkpoints', 'levels', 'rollups', 'timers', 'outbox', 'aliases', 'buckets']) this.#sql.exec(`DELETE FROM ${t}`);
+    this.#sql.exec("DELETE FROM meta WHERE k NOT IN ('forward_to', 'key')");
+    this.#meta = null;
+  }
+}
