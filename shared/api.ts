@@ -98,6 +98,8 @@ export interface LeadView extends Omit<TypeView, 'scoringType' | 'name'> {
   firstSeenAt: string | null;
   lastActivityAt: string | null;
   events: number;
+  /** Bytes of SQLite storage the lead's object uses. */
+  storageBytes: number;
   model: { id: string; version: number };
   /** Raw events before `compactedBefore` were compacted: their points are carried in the scores. */
   retention?: { compactedBefore: string; compactedEvents: number; points: number; text: string };

@@ -125,6 +125,7 @@ export class Reads {
       firstSeenAt: iso(state.firstSeen),
       lastActivityAt: iso(results[0].lastActivityAt),
       events: this.store.eventCount(),
+      storageBytes: this.store.bytes,
       model: { id: state.model, version: state.version },
       scoringTypes: types,
       history,
