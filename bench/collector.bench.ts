@@ -5,7 +5,8 @@
  * the floor of work any collector does on this runtime, so collector : ceiling measures our code rather than the
  * machine (goal ≥ 0.9). Two modes: warm, each lead revisited about every second; evicted, each lead revisited
  * after more than 10 s idle, when local workerd has evicted its object. Then one lead's history: an event into a
- * 100,000-event lead vs a 10-event lead (goal ≤ 1.5×), and storage per event after a typical year.
+ * 100,000-event lead vs a 10-event lead (goal ≤ 1.5×), a 6-day-late event vs an in-order one at 100,000 events
+ * (goal ≤ 1.5×), and storage per event after a typical year (goal ≤ 300 bytes).
  */
 import { startLocal, type Local } from '../scripts/local-collector.js';
 import { cycle, EVICTION_MS, load, mid, type Run, type Target } from './load.js';
@@ -32,6 +33,16 @@ async function post(url: string, batch: unknown[]): Promise<number> {
   const text = await res.text();
   if (!res.ok) throw new Error(`batch failed: ${res.status} ${text.slice(0, 300)}`);
   return performance.now() - t0;
+}
+
+/** A lead's figures from `GET /v1/leads/{id}`; storage per event depends on `storageBytes`, so its absence is an error. */
+async function storage(url: string, id: string): Promise<{ events: number; storageBytes: number }> {
+  const res = await fetch(`${url}/v1/leads/${encodeURIComponent(id)}`, { headers: SECRET });
+  const lead = (await res.json().catch(() => null)) as { events?: unknown; storageBytes?: unknown } | null;
+  if (!res.ok || typeof lead?.events !== 'number' || typeof lead.storageBytes !== 'number' || !(lead.storageBytes > 0)) {
+    throw new Error(`GET /v1/leads/${id} (${res.status}) did not give "events" and "storageBytes" as numbers: ${JSON.stringify(lead).slice(0, 300)}`);
+  }
+  return { events: lead.events, storageBytes: lead.storageBytes };
 }
 
 /** A lead's history: `n` events spread over the last `days` days, in order. */
@@ -120,6 +131,7 @@ try {
   const small = `small-${process.pid}`;
   await seed(collector.url, big, 100_000, 365);
   await seed(collector.url, small, 10, 365);
+  const smallStorage = await storage(collector.url, small);
   const one = (userId: string, t = Date.now()) => [{ type: 'page', userId, messageId: mid(), timestamp: new Date(t).toISOString(), properties: { path: '/features' } }];
   for (let i = 0; i < 20; i++) await post(collector.url, one(big)), await post(collector.url, one(small));
   const perBig: number[] = [];
@@ -128,11 +140,20 @@ try {
     perBig.push(await post(collector.url, one(big)));
     perSmall.push(await post(collector.url, one(small)));
   }
+  // A server replaying a CRM's week, a queue drained late: events 6 days old into the 100,000-event lead.
+  for (let i = 0; i < 10; i++) await post(collector.url, one(big)), await post(collector.url, one(big, Date.now() - 6 * DAY));
+  const inOrder: number[] = [];
+  const late: number[] = [];
+  for (let i = 0; i < PAIRS; i++) {
+    inOrder.push(await post(collector.url, one(big)));
+    late.push(await post(collector.url, one(big, Date.now() - 6 * DAY)));
+  }
 
-  // 5. Storage after a typical year.
+  // 5. Storage after a typical year, in the collector and in the ceiling's bare events table.
   const typical = `typical-${process.pid}`;
-  for (const b of typicalYear(typical)) await post(collector.url, b);
-  const year = (await (await fetch(`${collector.url}/v1/leads/${typical}`, { headers: SECRET })).json()) as { events: number; storageBytes: number };
+  for (const b of typicalYear(typical)) await post(collector.url, b), await post(ceiling.url, b);
+  const year = await storage(collector.url, typical);
+  const bare = await storage(ceiling.url, typical);
 
   const each = (f: (t: Target) => string) => targets.map(f).join(' / ');
   const ratio = (runs: Map<Target, Run[]>, a: Target, b: Target) => {
@@ -172,8 +193,13 @@ try {
     ['one event, lead with 10 events (ms)', median(perSmall).toFixed(2)],
     ['one event, lead with 100,000 events (ms)', median(perBig).toFixed(2)],
     ['ratio 100,000 : 10 (goal ≤ 1.5)', (median(perBig) / median(perSmall)).toFixed(2)],
+    ['in-order event, lead with 100,000 events over a year (ms)', median(inOrder).toFixed(2)],
+    ['6-day-late event, same lead (ms)', median(late).toFixed(2)],
+    ['ratio late : in-order (goal ≤ 1.5)', (median(late) / median(inOrder)).toFixed(2)],
     [`storage after a typical year (${year.events} events), bytes`, String(year.storageBytes)],
-    ['storage per event, bytes', (year.storageBytes / year.events).toFixed(0)],
+    ['storage per event, bytes (goal ≤ 300)', (year.storageBytes / year.events).toFixed(0)],
+    [`  a lead with ${smallStorage.events} events, bytes`, String(smallStorage.storageBytes)],
+    [`  the same year in the ceiling's bare events table (${bare.events} events), bytes per event`, (bare.storageBytes / bare.events).toFixed(0)],
   ]);
 } finally {
   for (const l of started) l.stop();
