@@ -108,7 +108,8 @@ try {
 
   // 1. Warm: a first visit to each warm lead, then timed rounds cycling through them.
   const warmNext = new Map(targets.map((t) => [t, cycle(leads(t, 'warm', WARM_LEADS))]));
-  for (const t of targets) await load(t, warmNext.get(t)!, { count: WARM_LEADS });
+  const warmFirst = new Map<Target, Run>();
+  for (const t of targets) warmFirst.set(t, await load(t, warmNext.get(t)!, { count: WARM_LEADS }));
   const warm = await alternate(targets, (t) => load(t, warmNext.get(t)!, { seconds: ROUND_SECONDS }));
 
   // 2. Evicted: every lead of the evicted rounds gets its first batch (a new Durable Object each), then all idle
@@ -122,7 +123,7 @@ try {
   await sleep(EVICTION_MS + 2_000);
   const evicted = await alternate(targets, (t, r) => load(t, cycle(leads(t, `evicted${r}`, EVICTED_LEADS)), { count: EVICTED_LEADS }));
 
-  for (const t of targets) failOnErrors(t, [firstVisits.get(t)!, ...warm.get(t)!, ...evicted.get(t)!]);
+  for (const t of targets) failOnErrors(t, [warmFirst.get(t)!, firstVisits.get(t)!, ...warm.get(t)!, ...evicted.get(t)!]);
 
   // 3. One lead's history, on the collector: single-event batches with the secret key, alternating.
   const big = `big-${process.pid}`;
