@@ -87,9 +87,12 @@ async function alternate(targets: Target[], run: (t: Target, round: number) => P
   return out;
 }
 
-function failOnErrors(t: Target, runs: Run[]): void {
+function failOnErrors(t: Target, runs: Run[], local: Local): void {
   const bad = runs.find((r) => r.errors);
-  if (bad) throw new Error(`${t.name}: ${runs.reduce((s, r) => s + r.errors, 0)} non-2xx answers, the figures would be meaningless; first: ${bad.firstError}`);
+  if (bad) {
+    const n = runs.reduce((s, r) => s + r.errors, 0);
+    throw new Error(`${t.name}: ${n} non-2xx answers, the figures would be meaningless; first: ${bad.firstError}\nits log ends:\n${local.log().slice(-4000)}`);
+  }
 }
 
 const started: Local[] = [];
@@ -123,7 +126,7 @@ try {
   await sleep(EVICTION_MS + 2_000);
   const evicted = await alternate(targets, (t, r) => load(t, cycle(leads(t, `evicted${r}`, EVICTED_LEADS)), { count: EVICTED_LEADS }));
 
-  for (const t of targets) failOnErrors(t, [warmFirst.get(t)!, firstVisits.get(t)!, ...warm.get(t)!, ...evicted.get(t)!]);
+  targets.forEach((t, i) => failOnErrors(t, [warmFirst.get(t)!, firstVisits.get(t)!, ...warm.get(t)!, ...evicted.get(t)!], started[i]));
 
   // 3. One lead's history, on the collector: single-event batches with the secret key, alternating.
   const big = `big-${process.pid}`;

@@ -22,6 +22,8 @@ export function freePort(): Promise<number> {
 export interface Local {
   url: string;
   stop(): void;
+  /** What wrangler printed so far: for a caller's error message when the instance misbehaved. */
+  log(): string;
 }
 
 /** `extra` goes to wrangler: another script and config for a baseline Worker, say. */
@@ -49,7 +51,7 @@ export async function startLocal(extra: string[] = [], env: Record<string, strin
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
-      if ((await fetch(`${url}/health`)).ok) return { url, stop };
+      if ((await fetch(`${url}/health`)).ok) return { url, stop, log: () => log };
     } catch {
       // not up yet
     }
