@@ -2,8 +2,9 @@
  * Hostile bodies: each attack gets a 4xx JSON error naming the problem and changes nothing, and a normal request
  * right after it succeeds. (Over-limit bodies and the connection after them are tested over HTTP: test/e2e.)
  */
+import { createExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { DAY, LOCAL_PAGE, SECRET, browserBatch, call, iso, readLead, serverBatch, uid } from './helpers.js';
+import { DAY, LOCAL_PAGE, SECRET, browserBatch, call, env, iso, readLead, serverBatch, uid } from './helpers.js';
 
 async function expectError(res: Response, status: number, error: string, message?: RegExp) {
   const text = await res.text();
@@ -29,6 +30,9 @@ function nest(n: number): Record<string, unknown> {
   for (let i = 1; i < n; i++) v = { a: v };
   return v;
 }
+
+const gzip = async (text: string | Uint8Array, format: 'gzip' | 'deflate' = 'gzip') =>
+  new Uint8Array(await new Response(new Blob([text]).stream().pipeThrough(new CompressionStream(format))).arrayBuffer());
 
 describe('nesting deeper than 32 levels is refused before it reaches the lead', () => {
   it('2,500 levels of properties (15 KB, under the message limit): 400 naming the path, no lead', async () => {
@@ -71,6 +75,63 @@ describe('nesting deeper than 32 levels is refused before it reaches the lead', 
     expect((await expectError(batchContext, 400, 'invalid_request')).problems[0].path).toBe('context' + '.a'.repeat(31));
     expect((await readLead(user)).status).toBe(404);
     await control(user);
+  });
+});
+
+describe('framing errors answer JSON 4xx', () => {
+  const post = (body: BodyInit, headers: Record<string, string> = {}) => call('/v1/batch', { method: 'POST', headers: { Authorization: SECRET, 'Content-Type': 'application/json', ...headers }, body });
+  const valid = (user: string) => JSON.stringify({ batch: [{ type: 'track', userId: user, messageId: uid('m'), event: 'Webinar Attended' }] });
+
+  it('invalid UTF-8 is refused, not stored with replacement characters', async () => {
+    const user = uid('u');
+    const bytes = new TextEncoder().encode(valid(user).replace(user, `${user}-\u0000`));
+    bytes[bytes.indexOf(0)] = 0xff; // a byte that is never UTF-8
+    await expectError(await post(bytes), 400, 'invalid_body', /not UTF-8/);
+    await expectError(await post(await gzip(bytes), { 'Content-Encoding': 'gzip' }), 400, 'invalid_body', /not UTF-8 text once decompressed \(gzip\)/);
+    expect((await readLead(`${user}-\ufffd`)).status).toBe(404);
+    await control(user);
+  });
+
+  it('truncated or corrupt gzip, a deflate header on gzip, gzip sent as plain', async () => {
+    const user = uid('u');
+    const zipped = await gzip(valid(user));
+    await expectError(await post(zipped.subarray(0, zipped.length - 12), { 'Content-Encoding': 'gzip' }), 400, 'invalid_body', /as gzip/);
+    const corrupt = zipped.slice();
+    corrupt.fill(0x55, 10, 20);
+    await expectError(await post(corrupt, { 'Content-Encoding': 'gzip' }), 400, 'invalid_body', /as gzip/);
+    await expectError(await post(zipped, { 'Content-Encoding': 'deflate' }), 400, 'invalid_body', /as deflate/);
+    await expectError(await post(zipped), 400, 'invalid_body', /not UTF-8/);
+    expect((await readLead(user)).status).toBe(404);
+    // The same bytes, correctly labelled, and deflate itself.
+    expect((await post(zipped, { 'Content-Encoding': 'gzip' })).status).toBe(200);
+    expect((await post(await gzip(valid(user), 'deflate'), { 'Content-Encoding': 'deflate' })).status).toBe(200);
+  });
+
+  it('a body that breaks off mid-stream', async () => {
+    const user = uid('u');
+    const text = new TextEncoder().encode(valid(user));
+    const broken = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(text.subarray(0, 20));
+        c.error(new Error('connection reset'));
+      },
+    });
+    // Straight to the app: across workerd's fetch boundary a broken stream arrives as a short body instead.
+    const { default: app } = await import('../../worker/index.js');
+    const req = new Request('http://collector.test/v1/batch', { method: 'POST', headers: { Authorization: SECRET }, body: broken });
+    await expectError(await app.fetch(req, env, createExecutionContext()), 400, 'invalid_body', /could not be read: connection reset/);
+    expect((await readLead(user)).status).toBe(404);
+    await control(user);
+  });
+
+  it('encodings other than gzip, deflate and identity: 415', async () => {
+    for (const enc of ['br', 'gzip, gzip', 'compress', 'x'.repeat(500)]) {
+      const body = await expectError(await post(valid(uid('u')), { 'Content-Encoding': enc }), 415, 'unsupported_encoding');
+      expect(body.message.length).toBeLessThan(200);
+    }
+    expect((await post(valid(uid('u')), { 'Content-Encoding': 'identity' })).status).toBe(200);
+    expect((await post(valid(uid('u')), { 'Content-Encoding': ' GZIP ' })).status).toBe(400); // labelled gzip, sent plain
+    await control();
   });
 });
 
