@@ -3,8 +3,10 @@
  * in the Lead Durable Objects.
  */
 import { Hono } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
 import { ModelError } from '../shared/compile.js';
+import { formatProblems } from '../shared/validate.js';
 import type { Env } from './env.js';
 import { fail } from './errors.js';
 import { keyConfig } from './keys.js';
@@ -42,9 +44,16 @@ app.use('/v1/*', async (c, next) => {
   }
 });
 
+// Fail closed: no API and no health until the keys are right (ENVIRONMENT other than "development" needs real ones).
+const keysGate = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+  const { problems } = keyConfig(c.env);
+  if (problems.length) fail(503, 'not_configured', `this deployment's keys are not configured: ${formatProblems(problems)}`, { problems });
+  await next();
+});
+app.use('/v1/*', keysGate);
+app.use('/health', keysGate);
+
 app.use('/v1/*', async (c, next) => {
-  const refusal = keyConfig(c.env).refusal;
-  if (refusal) fail(503, 'not_configured', refusal);
   activeModel();
   siteConfig();
   await next();

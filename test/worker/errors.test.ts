@@ -95,12 +95,13 @@ describe('503: a deployed Worker refuses the local default keys', () => {
     const { env } = await import('cloudflare:workers');
     const { createExecutionContext } = await import('cloudflare:test');
     const send = (e: object) => app.fetch(new Request('http://collector.test/v1/leads/x', { headers: { Authorization: SECRET } }), { ...env, ...e } as never, createExecutionContext());
-    await expectError(await send({ ENVIRONMENT: 'production' }), 503, 'not_configured', /local default keys/);
-    await expectError(await send({ ENVIRONMENT: 'production', SECRET_KEYS: 'sk_live_1', SITE_KEYS: '{"pk_demo": {"origins": ["https://www.example.com"]}}' }), 503, 'not_configured');
-    const configured = { ENVIRONMENT: 'production', SECRET_KEYS: 'sk_live_1', SITE_KEYS: '{"pk_live_1": {"origins": ["https://www.example.com"]}}' };
+    await expectError(await send({ ENVIRONMENT: 'production' }), 503, 'not_configured', /SITE_KEYS: is not set/);
+    const secret = 'sk_live_' + '7f'.repeat(16);
+    await expectError(await send({ ENVIRONMENT: 'production', SECRET_KEYS: secret, SITE_KEYS: '{"pk_demo": {"origins": ["https://www.example.com"]}}' }), 503, 'not_configured', /the local default key/);
+    const configured = { ENVIRONMENT: 'production', SECRET_KEYS: secret, SITE_KEYS: `{"pk_live_${'2c'.repeat(16)}": {"origins": ["https://www.example.com"]}}` };
     // Configured: the defaults are gone and the real keys work.
     await expectError(await send(configured), 401, 'unknown_key');
-    const res = await app.fetch(new Request('http://collector.test/v1/leads/nobody', { headers: { Authorization: 'Bearer sk_live_1' } }), { ...env, ...configured } as never, createExecutionContext());
+    const res = await app.fetch(new Request('http://collector.test/v1/leads/nobody', { headers: { Authorization: `Bearer ${secret}` } }), { ...env, ...configured } as never, createExecutionContext());
     await expectError(res, 404, 'lead_not_found');
   });
 });
