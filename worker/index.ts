@@ -2,14 +2,14 @@
  * The collector. A thin Worker: CORS, keys, size limits, validation and response shape; all lead state lives
  * in the Lead Durable Objects.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
 import { ModelError } from '../shared/compile.js';
 import { formatProblems } from '../shared/validate.js';
 import type { Env } from './env.js';
 import { fail } from './errors.js';
-import { keyConfig } from './keys.js';
+import { keyConfig, originOfSomeSite } from './keys.js';
 import { activeModel } from './model.js';
 import { siteConfig, SiteConfigError } from './site.js';
 import { ingestRoutes } from './routes/ingest.js';
@@ -21,26 +21,41 @@ export { Lead } from './lead.js';
 
 const app = new Hono<{ Bindings: Env }>();
 
-// Browsers: ingest with text/plain needs no preflight; the response is readable by the page's origin.
-app.use('/v1/*', async (c, next) => {
+// CORS is answered only for origins some configured site key allows (SPEC, "Trust boundaries"): any other page
+// can neither preflight nor read an answer. Ingest with text/plain needs no preflight; the headers allowed are
+// every one Segment's analytics.js may send.
+const ALLOWED_HEADERS = 'Content-Type, Authorization, Content-Encoding, X-Retry-Count';
+
+/** The request's Origin, if a configured site key allows it. */
+function corsOrigin(c: Context<{ Bindings: Env }>): string | undefined {
   const origin = c.req.header('Origin');
+  return origin && originOfSomeSite(keyConfig(c.env), origin) ? origin : undefined;
+}
+
+app.use('/v1/*', async (c, next) => {
+  const origin = corsOrigin(c);
   if (c.req.method === 'OPTIONS') {
+    // A 403 with a reason rather than a bare 204: the browser refuses either way, a person with curl learns why.
+    const asked = c.req.header('Origin');
+    if (!origin) fail(403, 'origin_not_allowed', asked ? `origin ${asked.slice(0, 100)} is not allowed by any site key of this collector` : 'a CORS preflight needs an Origin header', {}, { Vary: 'Origin' });
     return new Response(null, {
       status: 204,
       headers: {
-        'Access-Control-Allow-Origin': origin ?? '*',
+        'Access-Control-Allow-Origin': origin,
         'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-        'Access-Control-Allow-Headers': 'Content-Type, Authorization, Content-Encoding',
+        'Access-Control-Allow-Headers': ALLOWED_HEADERS,
         'Access-Control-Max-Age': '86400',
         Vary: 'Origin',
       },
     });
   }
   await next();
+  // Errors come through here too (Hono hands them to onError, then back): a page can read why it was refused.
+  c.res.headers.append('Vary', 'Origin');
   if (origin) {
     c.res.headers.set('Access-Control-Allow-Origin', origin);
+    // The SDK reads Retry-After on a 429 from another origin.
     c.res.headers.set('Access-Control-Expose-Headers', 'Retry-After');
-    c.res.headers.append('Vary', 'Origin');
   }
 });
 
@@ -75,23 +90,13 @@ app.all('*', async (c) => {
   return servePage(c);
 });
 
-app.onError((err, c) => {
-  let res: Response;
-  if (err instanceof HTTPException) res = err.getResponse();
-  else if (err instanceof ModelError) {
-    res = Response.json({ error: 'model_invalid', message: err.message, problems: err.problems }, { status: 500 });
-  } else {
-    console.error('unexpected error', err);
-    res = Response.json({ error: 'internal', message: 'unexpected error; it has been logged' }, { status: 500 });
+app.onError((err) => {
+  if (err instanceof HTTPException) return err.getResponse();
+  if (err instanceof ModelError) {
+    return Response.json({ error: 'model_invalid', message: err.message, problems: err.problems }, { status: 500 });
   }
-  const origin = c.req.header('Origin');
-  if (origin) {
-    res = new Response(res.body, res);
-    res.headers.set('Access-Control-Allow-Origin', origin);
-    // The SDK reads Retry-After on a 429 from another origin.
-    res.headers.set('Access-Control-Expose-Headers', 'Retry-After');
-  }
-  return res;
+  console.error('unexpected error', err);
+  return Response.json({ error: 'internal', message: 'unexpected error; it has been logged' }, { status: 500 });
 });
 
 export default app;

@@ -145,3 +145,10 @@ export function originAllowed(config: KeyConfig, key: string, origin: string | u
   return !!origin && !!patterns?.some((re) => re.test(origin));
 }
 
+/** Whether some configured site key allows this page origin: the only origins CORS answers (SPEC). */
+export function originOfSomeSite(config: KeyConfig, origin: string | undefined): boolean {
+  if (!origin) return false;
+  const o = origin.toLowerCase();
+  for (const patterns of config.site.values()) if (patterns.some((re) => re.test(o))) return true;
+  return false;
+}
