@@ -50,7 +50,8 @@ export const MAX_JSON_DEPTH = 32;
  * The earliest time a message may carry. No client of this protocol predates it; anything earlier is a default
  * (1970-01-01, the epoch) or a typo (0202 for 2020), and would sit in the lead's history forever.
  */
-export const EARLIEST_TIMESTAMP = Date.UTC(2000, 0, 1);
+// A literal, not Date.UTC(2000, 0, 1): a call would stay in the SDK's bundle (esbuild cannot drop it unused).
+export const EARLIEST_TIMESTAMP = 946_684_800_000;
 
 /**
  * How far ahead of the collector's clock a time may be before it is refused rather than clamped to receipt: a
