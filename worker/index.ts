@@ -7,11 +7,12 @@ import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
 import { ModelError } from '../shared/compile.js';
 import { formatProblems } from '../shared/validate.js';
+import { deployedConfigProblems, formatConfigProblems } from './config.js';
 import type { Env } from './env.js';
 import { fail } from './errors.js';
 import { keyConfig, originOfSomeSite } from './keys.js';
 import { activeModel } from './model.js';
-import { siteConfig, SiteConfigError } from './site.js';
+import { SiteConfigError } from './site.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { leadRoutes, levelRoutes } from './routes/leads.js';
 import { servePage } from './routes/pages.js';
@@ -59,6 +60,14 @@ app.use('/v1/*', async (c, next) => {
   }
 });
 
+// A configuration the Worker cannot serve answers 503 with its problems everywhere (npm start and the deploy
+// build already refuse it; this is for a Worker reached anyway), never a 500 from the first route that reads it.
+app.use('*', async (c, next) => {
+  const problems = deployedConfigProblems();
+  if (problems.length) fail(503, 'config_invalid', `this deployment's configuration is invalid: ${formatConfigProblems(problems).replace(/\n/g, '; ')}`, { problems });
+  await next();
+});
+
 // Fail closed: no API and no health until the keys are right (ENVIRONMENT other than "development" needs real ones).
 const keysGate = createMiddleware<{ Bindings: Env }>(async (c, next) => {
   const { problems } = keyConfig(c.env);
@@ -67,12 +76,6 @@ const keysGate = createMiddleware<{ Bindings: Env }>(async (c, next) => {
 });
 app.use('/v1/*', keysGate);
 app.use('/health', keysGate);
-
-app.use('/v1/*', async (c, next) => {
-  activeModel();
-  siteConfig();
-  await next();
-});
 
 app.get('/health', (c) => c.json({ ok: true, service: 'leadlevel', model: activeModel().id, version: activeModel().version }));
 
@@ -92,8 +95,9 @@ app.all('*', async (c) => {
 
 app.onError((err) => {
   if (err instanceof HTTPException) return err.getResponse();
-  if (err instanceof ModelError) {
-    return Response.json({ error: 'model_invalid', message: err.message, problems: err.problems }, { status: 500 });
+  if (err instanceof ModelError || err instanceof SiteConfigError) {
+    // Not reached while the check above holds; if it ever is, still the configuration's answer, not a 500.
+    return Response.json({ error: 'config_invalid', message: err.message, problems: err.problems }, { status: 503 });
   }
   console.error('unexpected error', err);
   return Response.json({ error: 'internal', message: 'unexpected error; it has been logged' }, { status: 500 });
