@@ -7,8 +7,8 @@ const indexMigrations = await readD1Migrations('./migrations');
 export default defineConfig({
   test: {
     projects: [
-      // Pure code (shared/: the contract, the model, the engine) runs in Node.
-      { test: { name: 'shared', include: ['test/shared/**/*.test.ts'], environment: 'node' } },
+      // Pure code (shared/: the contract, the model, the engine) runs in Node, and so do the scripts' checks.
+      { test: { name: 'shared', include: ['test/shared/**/*.test.ts', 'test/scripts/**/*.test.ts'], environment: 'node' } },
       // The Worker and its Durable Objects run inside workerd, configured from wrangler.toml.
       {
         plugins: [

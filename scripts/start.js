@@ -2,6 +2,14 @@
 // `npm start`: the collector, the SDK at /ll.js and the demo site at /, on local workerd with SQLite-backed
 // Durable Objects. PORT overrides 8787.
 import { spawn, spawnSync } from 'node:child_process';
+import { configProblems, printProblems } from './check-config.js';
+
+// A model or site file the Worker cannot serve stops here, before anything starts (it would answer only 503s).
+const problems = await configProblems();
+if (problems.length) {
+  printProblems(problems, 'npm start');
+  process.exit(1);
+}
 
 const port = process.env.PORT ?? '8787';
 // No telemetry, and no download of request.cf data: nothing leaves loopback.

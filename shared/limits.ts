@@ -36,3 +36,26 @@ export const MAX_EVENT_NAME_LENGTH = 200;
 export const SESSION_GAP_MS = 30 * 60 * 1000;
 
 export const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * How deeply a message may nest: the message object is level 1, its `properties` level 2. Real payloads nest a
+ * few levels (Segment's `context.page` is 3). Everything that walks a value recursively — the structured clone to
+ * the Durable Object, JSON.stringify, property matching — runs out of stack a few thousand levels down: 2,500
+ * levels of `{"a":` (15 KB, well inside the 32 KB message limit) crashed the lead object with a RangeError. 32 is
+ * far above any real event and far below any stack.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * The earliest time a message may carry. No client of this protocol predates it; anything earlier is a default
+ * (1970-01-01, the epoch) or a typo (0202 for 2020), and would sit in the lead's history forever.
+ */
+// A literal, not Date.UTC(2000, 0, 1): a call would stay in the SDK's bundle (esbuild cannot drop it unused).
+export const EARLIEST_TIMESTAMP = 946_684_800_000;
+
+/**
+ * How far ahead of the collector's clock a time may be before it is refused rather than clamped to receipt: a
+ * local time sent as UTC is off by at most 14 hours (UTC+14, Kiribati), plus clock drift. Beyond a day the clock
+ * or the code that set the field is broken.
+ */
+export const MAX_FUTURE_TIMESTAMP_MS = DAY_MS;

@@ -10,8 +10,11 @@ import {
   type SegmentMessage,
 } from './events.js';
 import {
+  EARLIEST_TIMESTAMP,
   MAX_EVENT_NAME_LENGTH,
+  MAX_FUTURE_TIMESTAMP_MS,
   MAX_ID_LENGTH,
+  MAX_JSON_DEPTH,
   MAX_MESSAGE_ID_LENGTH,
   SEGMENT_MAX_BATCH_BYTES,
   SEGMENT_MAX_MESSAGE_BYTES,
@@ -31,10 +34,17 @@ export const IGNORED_TYPES = ['screen', 'group', 'alias'] as const;
 
 // Date-only or date-time, optional fraction, optional zone: what ISO-8601 writers (Date#toISOString,
 // Python's isoformat, Ruby's iso8601) produce. Date.parse alone accepts things like "1" or "March 7".
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):?(\d{2}))?)?$/i;
+
+const daysIn = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate();
 
 export function parseIsoDate(value: unknown): number | undefined {
-  if (typeof value !== 'string' || !ISO_8601.test(value)) return undefined;
+  if (typeof value !== 'string') return undefined;
+  const m = ISO_8601.exec(value);
+  if (!m) return undefined;
+  // V8's Date.parse rolls impossible dates over (2026-02-30 is March 2nd, 24:00 is the next day): refuse them.
+  const [y, mo, d, h, mi, s, oh, om] = m.slice(1).map((x) => Number(x ?? 0));
+  if (mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) return undefined;
   const t = Date.parse(value);
   return Number.isFinite(t) ? t : undefined;
 }
@@ -60,12 +70,43 @@ function checkId(msg: JsonObject, key: 'userId' | 'anonymousId', at: string, pro
   }
 }
 
-function checkDate(msg: JsonObject, key: string, at: string, problems: Problem[]): void {
+function checkDate(msg: JsonObject, key: string, at: string, problems: Problem[], now: number): void {
   const v = msg[key];
   if (v === undefined || v === null) return;
-  if (parseIsoDate(v) === undefined) {
+  const t = parseIsoDate(v);
+  if (t === undefined) {
     problems.push({ path: `${at}.${key}`, reason: `not an ISO-8601 date (got ${JSON.stringify(v).slice(0, 40)})` });
+  } else if (t < EARLIEST_TIMESTAMP || t > now + MAX_FUTURE_TIMESTAMP_MS) {
+    problems.push({ path: `${at}.${key}`, reason: `${JSON.stringify(v).slice(0, 40)} is outside 2000-01-01 … a day from now; check the clock or the code that sets it` });
   }
+}
+
+/**
+ * The path of the first value nested more than `limit` levels deep in `value` (itself level 1), or undefined.
+ * Iterative and stopping at the limit, so the check cannot itself run out of stack; paths are built only for
+ * the one that is reported.
+ */
+export function tooDeep(value: unknown, at: string, limit = MAX_JSON_DEPTH): string | undefined {
+  interface Frame { v: unknown; depth: number; key: string; parent?: Frame }
+  const stack: Frame[] = [{ v: value, depth: 1, key: at }];
+  while (stack.length) {
+    const f = stack.pop()!;
+    if (typeof f.v !== 'object' || f.v === null) continue;
+    if (f.depth > limit) {
+      const keys: string[] = [];
+      for (let p: Frame | undefined = f; p; p = p.parent) keys.push(p.key);
+      return keys.reverse().join('');
+    }
+    const entries = Array.isArray(f.v) ? f.v.map((x, i) => [`[${i}]`, x] as const) : Object.entries(f.v).map(([k, x]) => [`.${k.length > 40 ? k.slice(0, 40) + '…' : k}`, x] as const);
+    for (let i = entries.length - 1; i >= 0; i--) stack.push({ v: entries[i][1], depth: f.depth + 1, key: entries[i][0], parent: f });
+  }
+  return undefined;
+}
+
+function checkDepth(value: unknown, at: string, problems: Problem[], limit = MAX_JSON_DEPTH): boolean {
+  const path = tooDeep(value, at, limit);
+  if (path) problems.push({ path, reason: `nested more than ${MAX_JSON_DEPTH} levels deep; flatten the value` });
+  return !path;
 }
 
 function checkObject(msg: JsonObject, key: string, at: string, problems: Problem[]): void {
@@ -103,13 +144,15 @@ function checkCanonicalProperties(event: string, props: JsonObject, at: string, 
  * Checks one message. `at` is its path in the request (`batch[3]`, or `` for a single call). `bodyBytes`, when
  * the caller measured the request, skips measuring messages that cannot be over the limit.
  */
-export function checkMessage(raw: unknown, at: string, problems: Problem[], bodyBytes = Infinity): raw is SegmentMessage {
+export function checkMessage(raw: unknown, at: string, problems: Problem[], bodyBytes = Infinity, now = Date.now()): raw is SegmentMessage {
   const before = problems.length;
   const here = at || 'body';
   if (!isObject(raw)) {
     problems.push({ path: here, reason: 'must be a JSON object (a Segment message)' });
     return false;
   }
+  // First: measuring the size below (JSON.stringify) and everything after validation recurse into the value.
+  if (!checkDepth(raw, here, problems)) return false;
   const p = (key: string) => (at ? `${at}.${key}` : key);
   const type = raw.type;
   if (typeof type !== 'string') {
@@ -134,9 +177,9 @@ export function checkMessage(raw: unknown, at: string, problems: Problem[], body
   if (!hasId(raw.userId) && !hasId(raw.anonymousId)) {
     problems.push({ path: here, reason: 'needs a userId or an anonymousId' });
   }
-  checkDate(raw, 'timestamp', at || 'body', problems);
-  checkDate(raw, 'sentAt', at || 'body', problems);
-  checkDate(raw, 'originalTimestamp', at || 'body', problems);
+  checkDate(raw, 'timestamp', at || 'body', problems, now);
+  checkDate(raw, 'sentAt', at || 'body', problems, now);
+  checkDate(raw, 'originalTimestamp', at || 'body', problems, now);
   for (const key of ['properties', 'traits', 'context', 'integrations']) checkObject(raw, key, at || 'body', problems);
   if (type === 'track') {
     const ev = raw.event;
@@ -152,10 +195,14 @@ export function checkMessage(raw: unknown, at: string, problems: Problem[], body
 }
 
 /** Checks a `POST /v1/batch` body; `bodyBytes` is its size as received, when known. */
-export function checkBatch(raw: unknown, bodyBytes?: number): Checked<BatchRequest> {
+export function checkBatch(raw: unknown, bodyBytes?: number, now = Date.now()): Checked<BatchRequest> {
   const problems: Problem[] = [];
   if (!isObject(raw)) return { ok: false, problems: [{ path: 'body', reason: 'must be a JSON object with a batch array' }] };
-  const size = bodyBytes ?? byteLength(raw);
+  // The messages are checked one by one below; the rest of the body (the body itself is level 1) here.
+  for (const [key, v] of Object.entries(raw)) if (key !== 'batch') checkDepth(v, key, problems, MAX_JSON_DEPTH - 1);
+  if (problems.length) return { ok: false, problems };
+  // Measuring recurses: without the size as received, measure only a body the message checks can reach safely.
+  const size = bodyBytes ?? (tooDeep(raw, 'body', MAX_JSON_DEPTH + 2) ? 0 : byteLength(raw));
   if (size > SEGMENT_MAX_BATCH_BYTES) {
     return { ok: false, problems: [{ path: 'body', reason: `request is ${size} bytes; the limit is 500 KB per batch`, tooLarge: true }] };
   }
@@ -164,9 +211,9 @@ export function checkBatch(raw: unknown, bodyBytes?: number): Checked<BatchReque
   } else if (raw.batch.length === 0) {
     problems.push({ path: 'batch', reason: 'is empty; send at least one message' });
   } else {
-    raw.batch.forEach((m, i) => checkMessage(m, `batch[${i}]`, problems, size));
+    raw.batch.forEach((m, i) => checkMessage(m, `batch[${i}]`, problems, size, now));
   }
-  checkDate(raw, 'sentAt', 'body', problems);
+  checkDate(raw, 'sentAt', 'body', problems, now);
   checkObject(raw, 'context', 'body', problems);
   if (raw.writeKey !== undefined && typeof raw.writeKey !== 'string') {
     problems.push({ path: 'writeKey', reason: 'must be a string' });
@@ -175,7 +222,7 @@ export function checkBatch(raw: unknown, bodyBytes?: number): Checked<BatchReque
 }
 
 /** Checks the body of a single call (`POST /v1/track`, `/v1/page`, `/v1/identify`); its type comes from the URL. */
-export function checkSingle(raw: unknown, type: 'track' | 'page' | 'identify', bodyBytes?: number): Checked<SegmentMessage> {
+export function checkSingle(raw: unknown, type: 'track' | 'page' | 'identify', bodyBytes?: number, now = Date.now()): Checked<SegmentMessage> {
   const problems: Problem[] = [];
   if (!isObject(raw)) return { ok: false, problems: [{ path: 'body', reason: 'must be a JSON object (a Segment message)' }] };
   if (raw.type !== undefined && raw.type !== type) {
@@ -183,7 +230,7 @@ export function checkSingle(raw: unknown, type: 'track' | 'page' | 'identify', b
     return { ok: false, problems: [{ path: 'type', reason: `${JSON.stringify(raw.type).slice(0, 40)} sent to /v1/${type}` }] };
   }
   const msg = { ...raw, type };
-  checkMessage(msg, '', problems, bodyBytes);
+  checkMessage(msg, '', problems, bodyBytes, now);
   return problems.length ? { ok: false, problems } : { ok: true, value: msg as unknown as SegmentMessage, problems: [] };
 }
 

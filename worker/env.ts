@@ -6,7 +6,7 @@ export interface Env {
   INDEX: D1Database;
   /** The site: the bundled demo site (demo-site/) as Workers static assets. */
   ASSETS?: Fetcher;
-  /** `production` (the deployed default, from wrangler.toml) refuses the local default keys. */
+  /** Exactly `development` (`npm start`, the tests) allows the local default keys; anything else needs real ones. */
   ENVIRONMENT?: string;
   /** Site keys and their allowed origins, JSON: {"pk_live_…": {"origins": ["https://www.example.com"]}}. */
   SITE_KEYS?: string;

@@ -2,14 +2,17 @@
  * The collector. A thin Worker: CORS, keys, size limits, validation and response shape; all lead state lives
  * in the Lead Durable Objects.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
 import { ModelError } from '../shared/compile.js';
+import { formatProblems } from '../shared/validate.js';
+import { deployedConfigProblems, formatConfigProblems } from './config.js';
 import type { Env } from './env.js';
 import { fail } from './errors.js';
-import { keyConfig } from './keys.js';
+import { keyConfig, originOfSomeSite } from './keys.js';
 import { activeModel } from './model.js';
-import { siteConfig, SiteConfigError } from './site.js';
+import { SiteConfigError } from './site.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { leadRoutes, levelRoutes } from './routes/leads.js';
 import { servePage } from './routes/pages.js';
@@ -19,36 +22,60 @@ export { Lead } from './lead/index.js';
 
 const app = new Hono<{ Bindings: Env }>();
 
-// Browsers: ingest with text/plain needs no preflight; the response is readable by the page's origin.
-app.use('/v1/*', async (c, next) => {
+// CORS is answered only for origins some configured site key allows (SPEC, "Trust boundaries"): any other page
+// can neither preflight nor read an answer. Ingest with text/plain needs no preflight; the headers allowed are
+// every one Segment's analytics.js may send.
+const ALLOWED_HEADERS = 'Content-Type, Authorization, Content-Encoding, X-Retry-Count';
+
+/** The request's Origin, if a configured site key allows it. */
+function corsOrigin(c: Context<{ Bindings: Env }>): string | undefined {
   const origin = c.req.header('Origin');
+  return origin && originOfSomeSite(keyConfig(c.env), origin) ? origin : undefined;
+}
+
+app.use('/v1/*', async (c, next) => {
+  const origin = corsOrigin(c);
   if (c.req.method === 'OPTIONS') {
+    // A 403 with a reason rather than a bare 204: the browser refuses either way, a person with curl learns why.
+    const asked = c.req.header('Origin');
+    if (!origin) fail(403, 'origin_not_allowed', asked ? `origin ${asked.slice(0, 100)} is not allowed by any site key of this collector` : 'a CORS preflight needs an Origin header', {}, { Vary: 'Origin' });
     return new Response(null, {
       status: 204,
       headers: {
-        'Access-Control-Allow-Origin': origin ?? '*',
+        'Access-Control-Allow-Origin': origin,
         'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-        'Access-Control-Allow-Headers': 'Content-Type, Authorization, Content-Encoding',
+        'Access-Control-Allow-Headers': ALLOWED_HEADERS,
         'Access-Control-Max-Age': '86400',
         Vary: 'Origin',
       },
     });
   }
   await next();
+  // Errors come through here too (Hono hands them to onError, then back): a page can read why it was refused.
+  c.res.headers.append('Vary', 'Origin');
   if (origin) {
     c.res.headers.set('Access-Control-Allow-Origin', origin);
+    // The SDK reads Retry-After on a 429 from another origin.
     c.res.headers.set('Access-Control-Expose-Headers', 'Retry-After');
-    c.res.headers.append('Vary', 'Origin');
   }
 });
 
-app.use('/v1/*', async (c, next) => {
-  const refusal = keyConfig(c.env).refusal;
-  if (refusal) fail(503, 'not_configured', refusal);
-  activeModel();
-  siteConfig();
+// A configuration the Worker cannot serve answers 503 with its problems everywhere (npm start and the deploy
+// build already refuse it; this is for a Worker reached anyway), never a 500 from the first route that reads it.
+app.use('*', async (c, next) => {
+  const problems = deployedConfigProblems();
+  if (problems.length) fail(503, 'config_invalid', `this deployment's configuration is invalid: ${formatConfigProblems(problems).replace(/\n/g, '; ')}`, { problems });
   await next();
 });
+
+// Fail closed: no API and no health until the keys are right (ENVIRONMENT other than "development" needs real ones).
+const keysGate = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+  const { problems } = keyConfig(c.env);
+  if (problems.length) fail(503, 'not_configured', `this deployment's keys are not configured: ${formatProblems(problems)}`, { problems });
+  await next();
+});
+app.use('/v1/*', keysGate);
+app.use('/health', keysGate);
 
 app.get('/health', (c) => c.json({ ok: true, service: 'leadlevel', model: activeModel().id, version: activeModel().version }));
 
@@ -66,23 +93,14 @@ app.all('*', async (c) => {
   return servePage(c);
 });
 
-app.onError((err, c) => {
-  let res: Response;
-  if (err instanceof HTTPException) res = err.getResponse();
-  else if (err instanceof ModelError) {
-    res = Response.json({ error: 'model_invalid', message: err.message, problems: err.problems }, { status: 500 });
-  } else {
-    console.error('unexpected error', err);
-    res = Response.json({ error: 'internal', message: 'unexpected error; it has been logged' }, { status: 500 });
+app.onError((err) => {
+  if (err instanceof HTTPException) return err.getResponse();
+  if (err instanceof ModelError || err instanceof SiteConfigError) {
+    // Not reached while the check above holds; if it ever is, still the configuration's answer, not a 500.
+    return Response.json({ error: 'config_invalid', message: err.message, problems: err.problems }, { status: 503 });
   }
-  const origin = c.req.header('Origin');
-  if (origin) {
-    res = new Response(res.body, res);
-    res.headers.set('Access-Control-Allow-Origin', origin);
-    // The SDK reads Retry-After on a 429 from another origin.
-    res.headers.set('Access-Control-Expose-Headers', 'Retry-After');
-  }
-  return res;
+  console.error('unexpected error', err);
+  return Response.json({ error: 'internal', message: 'unexpected error; it has been logged' }, { status: 500 });
 });
 
 export default app;

@@ -27,9 +27,17 @@ export class SiteConfigError extends Error {
   }
 }
 
-export function validateSite(raw: unknown, levels: string[]): Problem[] {
+/** Every problem of a site file. `levels`: the model's level ids; without them (a broken model) levels go unchecked. */
+export function validateSite(raw: unknown, levels?: string[]): Problem[] {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return [{ path: '(file)', reason: `must be a JSON object with origin, content and treatments (got ${JSON.stringify(raw)?.slice(0, 40)})` }];
+  }
   const problems: Problem[] = [];
   const cfg = raw as Partial<SiteConfig>;
+  const isMap = (v: unknown) => v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v));
+  if (!isMap(cfg.content)) problems.push({ path: 'content', reason: 'must be an object: slot → level → HTML' });
+  if (!isMap(cfg.treatments)) problems.push({ path: 'treatments', reason: 'must be an object: level → treatment' });
+  if (problems.length) return problems;
   if (cfg.origin !== null && cfg.origin !== undefined) {
     try {
       if (!/^https?:$/.test(new URL(cfg.origin).protocol)) throw new Error();
@@ -38,13 +46,17 @@ export function validateSite(raw: unknown, levels: string[]): Problem[] {
     }
   }
   for (const [slot, variants] of Object.entries(cfg.content ?? {})) {
+    if (!isMap(variants)) {
+      problems.push({ path: `content.${slot}`, reason: 'must be an object: level (or default) → HTML' });
+      continue;
+    }
     for (const [level, html] of Object.entries(variants ?? {})) {
-      if (level !== 'default' && !levels.includes(level)) problems.push({ path: `content.${slot}.${level}`, reason: `no level "${level}" (levels: ${levels.join(', ')}, or default)` });
+      if (levels && level !== 'default' && !levels.includes(level)) problems.push({ path: `content.${slot}.${level}`, reason: `no level "${level}" (levels: ${levels.join(', ')}, or default)` });
       if (typeof html !== 'string') problems.push({ path: `content.${slot}.${level}`, reason: 'must be a string of HTML' });
     }
   }
   for (const [level, t] of Object.entries(cfg.treatments ?? {})) {
-    if (!levels.includes(level)) problems.push({ path: `treatments.${level}`, reason: `no level "${level}" (levels: ${levels.join(', ')})` });
+    if (levels && !levels.includes(level)) problems.push({ path: `treatments.${level}`, reason: `no level "${level}" (levels: ${levels.join(', ')})` });
     if (!t || typeof t.salesInvolvement !== 'string' || !Array.isArray(t.channels)) problems.push({ path: `treatments.${level}`, reason: 'needs salesInvolvement, outreach, content, channels and responseSla' });
   }
   return problems;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkBatch, checkSingle, formatProblems } from '../../shared/validate.js';
+import { checkBatch, checkSingle, formatProblems, parseIsoDate, tooDeep } from '../../shared/validate.js';
 import { normalizeMessage } from '../../shared/normalize.js';
 import type { SegmentMessage } from '../../shared/events.js';
 
@@ -52,6 +52,39 @@ describe('checkBatch', () => {
     expect(checkBatch({ batch: [] }).problems[0]).toEqual({ path: 'batch', reason: 'is empty; send at least one message' });
     expect(checkBatch([]).problems[0].path).toBe('body');
     expect(checkBatch({}).problems[0]).toEqual({ path: 'batch', reason: 'must be an array of messages' });
+  });
+});
+
+describe('hostile values', () => {
+  it('tooDeep names the first path past the limit, without recursing (a million levels)', () => {
+    // x is level 1, x.a 2, x.a.b 3, x.a.b[1] 4, x.a.b[1].c 5; numbers and strings are not levels.
+    expect(tooDeep({ a: { b: [1, { c: {} }] } }, 'x', 5)).toBeUndefined();
+    expect(tooDeep({ a: { b: [1, { c: {} }] } }, 'x', 4)).toBe('x.a.b[1].c');
+    expect(tooDeep({ a: { b: [1, { c: {} }] } }, 'x', 3)).toBe('x.a.b[1]');
+    let deep: unknown = [];
+    for (let i = 0; i < 1_000_000; i++) deep = [deep];
+    expect(tooDeep({ p: deep }, 'batch[0]')).toBe('batch[0].p' + '[0]'.repeat(31));
+    expect(tooDeep({ ['k'.repeat(1000)]: deep }, 'm')?.length).toBeLessThan(200); // long keys are shortened
+  });
+
+  it('impossible dates are not dates, whatever Date.parse says', () => {
+    for (const bad of ['2026-02-29', '2026-02-30T10:00:00Z', '2026-04-31', '2026-01-01T24:00:00Z', '2026-01-01T10:60Z', '2026-01-01T10:00:61Z', '2026-01-01T10:00:00+24:00', '2026-00-10']) {
+      expect(parseIsoDate(bad), bad).toBeUndefined();
+    }
+    expect(parseIsoDate('2024-02-29')).toBe(Date.UTC(2024, 1, 29));
+    expect(parseIsoDate('2026-12-31T23:59:59.999+14:00')).toBe(Date.parse('2026-12-31T09:59:59.999Z'));
+  });
+
+  it('times from 2000-01-01 to a day ahead of the clock', () => {
+    const now = Date.parse('2026-03-10T12:00:00Z');
+    const at = (timestamp: string) => checkBatch({ batch: [{ ...ok, timestamp }] }, undefined, now).problems.map((p) => p.path);
+    expect(at('2000-01-01T00:00:00Z')).toEqual([]);
+    expect(at('2026-03-11T11:59:59Z')).toEqual([]);
+    expect(at('1999-12-31T23:59:59Z')).toEqual(['batch[0].timestamp']);
+    expect(at('2026-03-11T12:00:01Z')).toEqual(['batch[0].timestamp']);
+    expect(checkSingle({ userId: 'u', event: 'x', originalTimestamp: '1970-01-01' }, 'track', undefined, now).problems).toEqual([
+      { path: 'body.originalTimestamp', reason: '"1970-01-01" is outside 2000-01-01 … a day from now; check the clock or the code that sets it' },
+    ]);
   });
 });
 

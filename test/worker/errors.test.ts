@@ -95,12 +95,13 @@ describe('503: a deployed Worker refuses the local default keys', () => {
     const { env } = await import('cloudflare:workers');
     const { createExecutionContext } = await import('cloudflare:test');
     const send = (e: object) => app.fetch(new Request('http://collector.test/v1/leads/x', { headers: { Authorization: SECRET } }), { ...env, ...e } as never, createExecutionContext());
-    await expectError(await send({ ENVIRONMENT: 'production' }), 503, 'not_configured', /local default keys/);
-    await expectError(await send({ ENVIRONMENT: 'production', SECRET_KEYS: 'sk_live_1', SITE_KEYS: '{"pk_demo": {"origins": ["https://www.example.com"]}}' }), 503, 'not_configured');
-    const configured = { ENVIRONMENT: 'production', SECRET_KEYS: 'sk_live_1', SITE_KEYS: '{"pk_live_1": {"origins": ["https://www.example.com"]}}' };
+    await expectError(await send({ ENVIRONMENT: 'production' }), 503, 'not_configured', /SITE_KEYS: is not set/);
+    const secret = 'sk_live_' + '7f'.repeat(16);
+    await expectError(await send({ ENVIRONMENT: 'production', SECRET_KEYS: secret, SITE_KEYS: '{"pk_demo": {"origins": ["https://www.example.com"]}}' }), 503, 'not_configured', /the local default key/);
+    const configured = { ENVIRONMENT: 'production', SECRET_KEYS: secret, SITE_KEYS: `{"pk_live_${'2c'.repeat(16)}": {"origins": ["https://www.example.com"]}}` };
     // Configured: the defaults are gone and the real keys work.
     await expectError(await send(configured), 401, 'unknown_key');
-    const res = await app.fetch(new Request('http://collector.test/v1/leads/nobody', { headers: { Authorization: 'Bearer sk_live_1' } }), { ...env, ...configured } as never, createExecutionContext());
+    const res = await app.fetch(new Request('http://collector.test/v1/leads/nobody', { headers: { Authorization: `Bearer ${secret}` } }), { ...env, ...configured } as never, createExecutionContext());
     await expectError(res, 404, 'lead_not_found');
   });
 });
@@ -156,4 +157,66 @@ describe('no input causes a 5xx', () => {
       { numRuns: 300 },
     );
   }, 60_000);
+
+  /** A normal request right after each hostile one: the collector still serves. */
+  async function normalRequestWorks() {
+    const res = await serverBatch([{ type: 'page', userId: uid('u'), messageId: uid('m'), properties: { path: '/' } }]);
+    expect(res.status, await res.clone().text()).toBe(200);
+  }
+
+  it('deep nesting anywhere in a message or the body, as text (no recursion to build it), then a normal request', async () => {
+    const level = fc.record({ array: fc.boolean(), key: fc.constantFrom('a', 'path', '__proto__', 'toString', '') });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(level, { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 20, max: 20_000 }),
+        fc.constantFrom('properties', 'traits', 'context', 'integrations', 'body'),
+        fc.constantFrom('/v1/batch', '/v1/track', '/v1/identify'),
+        fc.constantFrom(SECRET, 'Basic ' + btoa('pk_demo:')),
+        async (pattern, depth, where, path, auth) => {
+          let open = '';
+          let close = '';
+          for (let i = 0; i < depth; i++) {
+            const { array, key } = pattern[i % pattern.length];
+            open += array ? '[' : `{${JSON.stringify(key)}:`;
+            close = (array ? ']' : '}') + close;
+          }
+          const deep = `${open}1${close}`;
+          const fields = `"anonymousId":"${uid('a')}","event":"Webinar Signup","properties":{"path":"/"}`;
+          // A single call takes its type from the URL.
+          const type = path === '/v1/batch' ? `"type":"${where === 'body' ? 'page' : 'track'}",` : '';
+          const message = where === 'body' ? `{${type}${fields}}` : `{${type}${fields.replace('"properties":{"path":"/"}', `"${where}":{"x":${deep}}`)}}`;
+          const body = path !== '/v1/batch' ? message : where === 'body' ? `{"batch":[${message}],"context":${deep}}` : `{"batch":[${message}]}`;
+          const res = await call(path, { method: 'POST', headers: { Authorization: auth, Origin: LOCAL_PAGE }, body });
+          const text = await res.text();
+          expect(res.status, text.slice(0, 300)).toBeLessThan(500);
+          // Deeper than the limit wherever it is: refused, and the problem says so.
+          if (depth > 40 && !(where === 'body' && path !== '/v1/batch')) expect(text, text.slice(0, 300)).toMatch(/nested more than 32 levels/);
+          await normalRequestWorks();
+        },
+      ),
+      { numRuns: 60 },
+    );
+  }, 120_000);
+
+  it('bodies around and over 500 KB, plain or gzip, declared or not, then a normal request', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 490 * 1024, max: 2600 * 1024 }), fc.boolean(), fc.boolean(), async (size, zipped, streamed) => {
+        const text = JSON.stringify({ batch: [{ type: 'page', userId: uid('u'), properties: { path: '/', blob: 'y'.repeat(size) } }] });
+        let bytes: Uint8Array = new TextEncoder().encode(text);
+        if (zipped) bytes = new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer());
+        // Streamed: no Content-Length, so only the running count can refuse it.
+        const body = streamed ? new Blob([bytes]).stream() : bytes;
+        const res = await call('/v1/batch', { method: 'POST', headers: { Authorization: SECRET, ...(zipped ? { 'Content-Encoding': 'gzip' } : {}) }, body });
+        const answer = await res.text();
+        // Every message here is also over 32 KB: refused either way, naming the limit it broke.
+        expect(res.status, answer.slice(0, 300)).toBe(413);
+        const refusal = JSON.parse(answer);
+        expect(refusal.error).toBe('payload_too_large');
+        expect(refusal.message).toMatch(text.length > 500 * 1024 ? /500 KB/ : /32 KB per message/);
+        await normalRequestWorks();
+      }),
+      { numRuns: 25 },
+    );
+  }, 120_000);
 });

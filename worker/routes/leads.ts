@@ -66,7 +66,7 @@ export const levelRoutes = new Hono<{ Bindings: Env }>().get('/', async (c) => {
   const t = activeModel().types[0];
   const level = lead?.level ?? t.tierIds[0];
   const body: Record<string, unknown> = { known: !!lead, level, levelName: lead?.levelName ?? t.tierNames[0], content: contentFor(level) };
-  if (c.req.query('explain') === '1' && c.env.DEMO_MODE === 'true' && c.env.ENVIRONMENT !== 'production' && lead) {
+  if (c.req.query('explain') === '1' && c.env.DEMO_MODE === 'true' && c.env.ENVIRONMENT === 'development' && lead) {
     const view = await stub.view();
     if (view) Object.assign(body, { engagementScore: view.engagementScore, leadScore: view.leadScore, reasons: view.reasons, treatment: treatmentFor(level) });
   }
