@@ -1,7 +1,7 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 
-// The lead index's schema, applied to the tests' local D1 before the Worker tests run (test/worker/setup.ts).
+// The lead index's schema, applied to the tests' local D1 before the Worker tests run (by the tests that read it).
 const indexMigrations = await readD1Migrations('./migrations');
 
 export default defineConfig({
@@ -17,7 +17,7 @@ export default defineConfig({
             miniflare: { bindings: { ENVIRONMENT: 'development', DEMO_MODE: 'true', VISITOR_EVENTS_PER_MINUTE: '120', INDEX_MIGRATIONS: indexMigrations } },
           }),
         ],
-        test: { name: 'worker', include: ['test/worker/**/*.test.ts'], setupFiles: ['test/worker/setup.ts'] },
+        test: { name: 'worker', include: ['test/worker/**/*.test.ts'] },
       },
       // Over HTTP against the collector as `npm start` runs it: Segment's own library, and the SDK in Chromium.
       {

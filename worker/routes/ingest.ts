@@ -25,6 +25,14 @@ async function ingest(c: C, caller: Caller, messages: SegmentMessage[], batchSen
       if (m.type === 'track' && SERVER_EVENTS.has(m.event)) problems.push({ path: `${paths[i]}.event`, reason: `"${m.event}" is a server-side event: send it with a secret key` });
     });
     if (problems.length) fail(403, 'secret_key_required', formatProblems(problems), { problems });
+    // A site key is public: whoever holds it writes for one visitor (their own browser) per request, so the
+    // answer can only ever describe that visitor's lead.
+    const visitor = messages[0]?.anonymousId;
+    messages.forEach((m, i) => {
+      if (m.anonymousId === undefined || m.anonymousId === null) problems.push({ path: `${paths[i]}.anonymousId`, reason: 'a site key writes for one browser visitor: every message carries its anonymousId' });
+      else if (String(m.anonymousId) !== String(visitor)) problems.push({ path: `${paths[i]}.anonymousId`, reason: `a site-key request is for one visitor ("${String(visitor).slice(0, 40)}"), not several` });
+    });
+    if (problems.length) invalid(problems);
   }
   const receivedAt = Date.now();
   const scored = messages.filter((m) => !(IGNORED_TYPES as readonly string[]).includes(m.type));
@@ -42,9 +50,11 @@ async function ingest(c: C, caller: Caller, messages: SegmentMessage[], batchSen
   }
   const ok = results as Extract<IngestResult, { ok: true }>[];
   const sum = (k: 'accepted' | 'duplicates' | 'archived') => ok.reduce((s, r) => s + r[k], 0);
-  // The visitor: the lead holding the batch's anonymous id (a browser batch has one), else the first lead.
+  // The visitor: the lead holding the request's anonymous id (a site-key request has exactly one). A server
+  // batch is answered with its first lead, and all of them in `leads`.
   const anon = normalized.find((n) => n.anonymousId)?.anonymousId;
-  const mine = ok[deliveries.findIndex((d) => anon && (d.target === anonKey(anon) || d.aliases.includes(anonKey(anon))))] ?? ok[0];
+  const mineAt = deliveries.findIndex((d) => anon && (d.target === anonKey(anon) || d.aliases.includes(anonKey(anon))));
+  const mine = mineAt >= 0 ? ok[mineAt] : caller.kind === 'secret' ? ok[0] : undefined;
   const body: Record<string, unknown> = {
     success: true,
     accepted: sum('accepted'),
