@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { applyD1Migrations, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 
 export const BASE = 'http://collector.test';
@@ -53,3 +53,9 @@ export async function drain(key: string): Promise<void> {
 }
 
 export const alarmOf = (key: string) => runInDurableObject(leadObject(key), (_, state) => state.storage.getAlarm());
+
+/** The lead index's schema in the tests' local D1, as `wrangler d1 migrations apply` makes it for a deployment. */
+export const migrateIndex = () => applyD1Migrations(env.INDEX, env.INDEX_MIGRATIONS);
+// Every test file that writes leads has the index their outboxes deliver to (an undeliverable row keeps its
+// lead's alarm retrying, which holds the test pool between files).
+await migrateIndex();

@@ -5,14 +5,14 @@
 import { applyD1Migrations, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DAY, drain, iso, leadObject, serverBatch, uid } from './helpers.js';
+import { DAY, migrateIndex, drain, iso, leadObject, serverBatch, uid } from './helpers.js';
 import { retryDelay } from '../../worker/lead/outbox.js';
 
 const indexRow = (key: string) => env.INDEX.prepare('SELECT * FROM leads WHERE key = ?').bind(key).first<any>();
 const outbox = (key: string) => runInDurableObject(leadObject(key), (_, state) => state.storage.sql.exec('SELECT * FROM outbox ORDER BY seq').toArray() as any[]);
 afterEach(() => vi.useRealTimers());
-// The index's schema, as `wrangler d1 migrations apply` makes it for a deployment.
-beforeAll(() => applyD1Migrations(env.INDEX, env.INDEX_MIGRATIONS));
+// The lead index the outbox delivers to, so no delivery retry stands among the timers.
+beforeAll(migrateIndex);
 
 describe('outbox → lead index', () => {
   it('a new lead and each level change reach the index, time-driven ones too', async () => {

@@ -2,17 +2,16 @@
  * Timers as rows: the one alarm is the earliest due time, a batch only ever moves it earlier, and an early
  * alarm is harmless — it finds nothing due and sets the true time.
  */
-import { applyD1Migrations, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DAY, alarmOf, drain, iso, leadObject, readLead, serverBatch, uid } from './helpers.js';
+import { DAY, migrateIndex, alarmOf, drain, iso, leadObject, readLead, serverBatch, uid } from './helpers.js';
 
 const lead = async (id: string) => (await readLead(id)).json<any>();
 const timers = (key: string) =>
   runInDurableObject(leadObject(key), (_, state) => state.storage.sql.exec('SELECT kind, due_at FROM timers ORDER BY due_at').toArray() as { kind: string; due_at: number }[]);
 afterEach(() => vi.useRealTimers());
 // The lead index the outbox delivers to, so no delivery retry stands among the timers.
-beforeAll(() => applyD1Migrations(env.INDEX, env.INDEX_MIGRATIONS));
+beforeAll(migrateIndex);
 
 describe('timers', () => {
   it('the alarm is the earliest timer row', async () => {
