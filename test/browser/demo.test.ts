@@ -37,6 +37,9 @@ it('from cold to very_hot, with the call to action following, first paint includ
 
   // Read the pricing page for three minutes: the Hot trigger fires while still reading.
   await page.goto(`${collector}/pricing`);
+  // The pricing view itself makes the visitor warm; waiting for it also means the tag is running and timing the
+  // read (on a loaded machine the tag can start after the page's load event, and would miss a clock jump).
+  await eventually(async () => expect(await levelAttr(page)).toBe('warm'));
   await page.clock.runFor(181_000);
   await eventually(async () => expect(await levelAttr(page)).toBe('hot'));
   expect(await shownVariant(page)).toBe('hot');
