@@ -14,7 +14,12 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
-            miniflare: { bindings: { ENVIRONMENT: 'development', DEMO_MODE: 'true', VISITOR_EVENTS_PER_MINUTE: '120', INDEX_MIGRATIONS: indexMigrations } },
+            miniflare: {
+              bindings: { ENVIRONMENT: 'development', DEMO_MODE: 'true', VISITOR_EVENTS_PER_MINUTE: '120', INDEX_MIGRATIONS: indexMigrations },
+              // The per-address limit, lowered so its test needs few requests (every other request of the tests
+              // comes from an address of its own: helpers.ts).
+              ratelimits: { ADDRESS_LIMIT: { simple: { limit: 40, period: 60 } } },
+            },
           }),
         ],
         // One file at a time: the files share one local D1, and the outbox test takes its table away for a while.

@@ -29,7 +29,11 @@ export interface Options {
 export interface Leadlevel {
   track(event: string, properties?: Record<string, unknown>): void;
   page(properties?: Record<string, unknown>): void;
-  identify(userId?: string | Record<string, unknown> | null, traits?: Record<string, unknown>): void;
+  /**
+   * A userId needs proof under a site key: `userHash` is hex HMAC-SHA256(IDENTITY_SECRET, userId), computed by
+   * the site's backend. Later events need no userId: the visitor's anonymous id now leads to the user's lead.
+   */
+  identify(userId?: string | Record<string, unknown> | null, traits?: Record<string, unknown>, options?: { userHash?: string }): void;
   /** The visitor's current level id, or null before it is known. */
   level(): string | null;
   on(event: 'level', fn: (level: string) => void): void;
@@ -78,7 +82,6 @@ export function create(o: Options): Leadlevel {
     ls.set('ll_aid', yes ? aid : null);
     safe(() => (d.cookie = `ll_aid=${yes ? aid : ''};path=/;max-age=${yes ? 31536000 : 0};samesite=lax`))();
   };
-  let uid = ls.get('ll_uid');
 
   let store: UseStore | undefined = safe(() => (w.indexedDB ? createStore('leadlevel', 'queue') : undefined))();
   const queue: Msg[] = [];
@@ -189,7 +192,6 @@ export function create(o: Options): Leadlevel {
       messageId: uuid(),
       timestamp: new Date().toISOString(),
       anonymousId: aid,
-      ...(uid ? { userId: uid } : {}),
       ...m,
     };
     queue.push(msg);
@@ -231,10 +233,9 @@ export function create(o: Options): Leadlevel {
     if (level) show(level), fill();
   });
 
-  const identify = safe((id?: string | Record<string, unknown> | null, traits?: Record<string, unknown>) => {
+  const identify = safe((id?: string | Record<string, unknown> | null, traits?: Record<string, unknown>, opt?: { userHash?: string }) => {
     if (id && typeof id === 'object') [id, traits] = [null, id];
-    if (typeof id == 'string' && id.trim() && id.length <= 200) ls.set('ll_uid', (uid = id));
-    enqueue({ type: 'identify', traits: traits ?? {} });
+    enqueue({ type: 'identify', traits: traits ?? {}, ...(typeof id == 'string' && id.trim() ? { userId: id, context: { userHash: opt?.userHash } } : {}) });
   });
 
   const track = safe((event: string, properties?: Record<string, unknown>) => {

@@ -120,7 +120,10 @@ export interface EventReason {
 }
 
 export interface EventView {
+  /** As the client sent it (or the random one given to a message that had none). */
   messageId: string;
+  /** Which kind of key wrote it: dedupe is per source kind. */
+  source: 'site' | 'server';
   type: string;
   event: string | null;
   properties: Record<string, unknown>;

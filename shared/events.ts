@@ -134,3 +134,14 @@ export function normalizePath(path: string): string {
   if (p.length > 1 && p.endsWith('/')) p = p.replace(/\/+$/, '') || '/';
   return p.toLowerCase();
 }
+
+/**
+ * Dedupe per source kind: a site-key message's id is stored in a namespace of its own, so a stranger holding
+ * the public key cannot send a page view under the id a server message will carry and have the real one
+ * dropped as "a duplicate". Reads show the id as sent, and where it came from.
+ */
+const SITE_ID = 'site:';
+export const storedMessageId = (id: string, source: 'public' | 'secret') => (source === 'public' ? SITE_ID + id : id);
+export function sentMessageId(stored: string): { messageId: string; source: 'site' | 'server' } {
+  return stored.startsWith(SITE_ID) ? { messageId: stored.slice(SITE_ID.length), source: 'site' } : { messageId: stored, source: 'server' };
+}

@@ -3,7 +3,7 @@
  * "Precise terms" say, and a messageId even when the client sent none.
  */
 import type { KeyKind } from './api.js';
-import { KNOWN_FORM_KINDS as KINDS, type JsonObject, type LeadEvent, type SegmentMessage } from './events.js';
+import { KNOWN_FORM_KINDS as KINDS, storedMessageId, type JsonObject, type LeadEvent, type SegmentMessage } from './events.js';
 import { BROWSER_MAX_EVENT_AGE_MS, MAX_FUTURE_SKEW_MS } from './limits.js';
 import { parseIsoDate } from './validate.js';
 
@@ -93,9 +93,9 @@ export function normalizeMessage(msg: SegmentMessage, ctx: NormalizeContext): No
   // (an invitation, a shared link) may be someone else's.
   const formEmail = msg.type === 'track' && msg.event === 'Form Submitted' ? normalizeEmail(properties.email) : undefined;
   const email = normalizeEmail(traits?.email) ?? formEmail ?? normalizeEmail(userId);
-  const messageId =
-    msg.messageId ??
-    'h-' + stableHash(JSON.stringify([msg.type, userId, anonymousId, 'event' in msg ? msg.event : null, msg.timestamp ?? null, properties, traits ?? null]));
+  // Segment's own behaviour: a message without an id gets a random one. Never one derived from its content,
+  // which a stranger could predict and send first.
+  const messageId = storedMessageId(msg.messageId ?? crypto.randomUUID(), ctx.keyKind);
   if (msg.type === 'track' && msg.event === 'Form Submitted' && typeof properties.kind === 'string' && !KINDS.has(properties.kind)) {
     // A site's own kind ("signup") is scored as `other`, and kept for reports.
     properties.siteKind = properties.kind;

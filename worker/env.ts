@@ -10,6 +10,11 @@ export interface Env {
   ENVIRONMENT?: string;
   /** Site keys and their allowed origins, JSON: {"pk_live_…": {"origins": ["https://www.example.com"]}}. */
   SITE_KEYS?: string;
+  /**
+   * Signs the userIds a site's pages send (context.userHash = hex HMAC-SHA256 of the userId); without it, a
+   * site key cannot write a userId at all. `wrangler secret put IDENTITY_SECRET`.
+   */
+  IDENTITY_SECRET?: string;
   /** Secret keys, comma-separated (set with `wrangler secret put SECRET_KEYS`). */
   SECRET_KEYS?: string;
   /** Days raw events are kept before they are compacted into day rollups (default 400). */
@@ -20,6 +25,10 @@ export interface Env {
   EDGE_PERSONALIZATION?: string;
   /** `true`: site keys may also read their visitor's scores and reasons (the demo badge). Never in production. */
   DEMO_MODE?: string;
+  /** Site-key requests per client address and site key (wrangler.toml [[ratelimits]]): decided before any write. */
+  ADDRESS_LIMIT?: RateLimit;
+  /** Leads one request may address (default 1,000; on the Workers Free plan, 45). */
+  LEADS_PER_REQUEST?: string;
   /** Events a visitor may send per minute with a site key before 429 (default 120). */
   VISITOR_EVENTS_PER_MINUTE?: string;
 }

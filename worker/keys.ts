@@ -8,11 +8,14 @@ import type { Env } from './env.js';
 import type { Problem } from '../shared/validate.js';
 
 import type { KeyKind } from '../shared/api.js';
+import { identitySecret } from './identity-proof.js';
 export type { KeyKind };
 
 export interface KeyConfig {
   site: Map<string, RegExp[]>;
   secret: Set<string>;
+  /** Signs site-key userIds (identity-proof.ts); none: a site key cannot write a userId. */
+  identitySecret?: string;
   /** Why this deployment may not serve, if it may not: each problem names the variable to fix. */
   problems: Problem[];
 }
@@ -81,7 +84,7 @@ function parseSiteKeys(raw: string, site: Map<string, RegExp[]>, problems: Probl
 let cached: { raw: string; config: KeyConfig } | undefined;
 
 export function keyConfig(env: Env): KeyConfig {
-  const raw = `${env.ENVIRONMENT}\n${env.SITE_KEYS ?? ''}\n${env.SECRET_KEYS ?? ''}`;
+  const raw = `${env.ENVIRONMENT}\n${env.SITE_KEYS ?? ''}\n${env.SECRET_KEYS ?? ''}\n${env.IDENTITY_SECRET ?? ''}`;
   if (cached?.raw === raw) return cached.config;
   // Exactly "development", as `npm start` and the tests set it: "Production", "prod", "staging", a typo or
   // nothing at all are deployments, and a deployment never runs on keys anyone can read in this repository.
@@ -117,7 +120,9 @@ export function keyConfig(env: Env): KeyConfig {
       }
     }
   }
-  const config = { site, secret, problems };
+  const identity = identitySecret(env);
+  problems.push(...identity.problems);
+  const config = { site, secret, identitySecret: identity.secret, problems };
   cached = { raw, config };
   return config;
 }

@@ -1,5 +1,7 @@
 /** The SDK in real headless Chromium against the real local collector. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHmac } from 'node:crypto';
+import { DEV_IDENTITY_SECRET } from '../../worker/identity-proof.js';
 import { anonymousId, eventually, events, launch, lead, pageErrors, site, switchableCollector, type Browser, type Page } from './harness.js';
 
 let browser: Browser;
@@ -188,6 +190,34 @@ describe('what a site does wrong or twice', () => {
       expect(names).not.toContain('Demo Booked');
     });
     expect(await page.evaluate(() => localStorage.getItem('ll_uid'))).toBeNull();
+    await page.context().close();
+  });
+
+  it('identify with a userId: sent with its proof the visitor becomes the user; without one it is refused alone', async () => {
+    const page = await fresh();
+    await page.goto(`${web.url}/index`);
+    const aid = await anonymousId(page);
+    const user = `user-${Date.now()}`;
+    // What the site's backend computes for its signed-in user and puts in the page (as the README shows).
+    const userHash = createHmac('sha256', DEV_IDENTITY_SECRET).update(user).digest('hex');
+    await page.evaluate(
+      ([u, h]) => {
+        const ll = (window as any).leadlevel;
+        ll.identify('someone-else', { plan: 'pro' }); // no proof: refused and dropped, nothing else with it
+        ll.track('After Refused');
+        ll.identify(u, { plan: 'pro' }, { userHash: h });
+        ll.track('After Proof');
+      },
+      [user, userHash],
+    );
+    await eventually(async () => {
+      const r = await lead(user);
+      expect(r.status).toBe(200);
+      const names = (await events(user)).map((e) => e.event ?? e.type).sort();
+      expect(names).toEqual(['After Proof', 'After Refused', 'Queued Before Load', 'identify', 'page']);
+    });
+    expect((await lead('someone-else')).status).toBe(404);
+    expect((await lead(aid)).body.id).toBe(user);
     await page.context().close();
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkBatch, checkSingle, formatProblems, parseIsoDate, tooDeep } from '../../shared/validate.js';
 import { normalizeMessage } from '../../shared/normalize.js';
-import type { SegmentMessage } from '../../shared/events.js';
+import { sentMessageId, type SegmentMessage } from '../../shared/events.js';
 
 const ok = { type: 'track', event: 'Email Opened', userId: 'u1', messageId: 'a', timestamp: '2026-03-02T09:00:00Z' };
 
@@ -119,11 +119,20 @@ describe('normalizeMessage', () => {
     expect(future.event.timeNote).toMatch(/in the future/);
   });
 
-  it('gives id-less messages a stable id, and finds the email that identifies', () => {
-    const a = normalizeMessage({ type: 'identify', anonymousId: 'x', traits: { email: ' Ann@Example.com ' } }, { receivedAt, keyKind: 'public' });
-    const b = normalizeMessage({ type: 'identify', anonymousId: 'x', traits: { email: ' Ann@Example.com ' } }, { receivedAt: receivedAt + 5, keyKind: 'public' });
-    expect(a.event.messageId).toBe(b.event.messageId);
+  it('gives id-less messages a random id (never one a stranger could predict from the content), and finds the email that identifies', () => {
+    const a = normalizeMessage({ type: 'identify', anonymousId: 'x', traits: { email: ' Ann@Example.com ' } }, { receivedAt, keyKind: 'secret' });
+    const b = normalizeMessage({ type: 'identify', anonymousId: 'x', traits: { email: ' Ann@Example.com ' } }, { receivedAt, keyKind: 'secret' });
+    expect(a.event.messageId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(a.event.messageId).not.toBe(b.event.messageId);
     expect(a.email).toBe('ann@example.com');
+  });
+
+  it('keeps site-key and secret-key messageIds apart: dedupe is per source kind', () => {
+    const site = normalizeMessage({ type: 'page', anonymousId: 'x', messageId: 'm-1' }, { receivedAt, keyKind: 'public' });
+    const server = normalizeMessage({ type: 'page', anonymousId: 'x', messageId: 'm-1' }, { receivedAt, keyKind: 'secret' });
+    expect(site.event.messageId).not.toBe(server.event.messageId);
+    expect(sentMessageId(site.event.messageId)).toEqual({ messageId: 'm-1', source: 'site' });
+    expect(sentMessageId(server.event.messageId)).toEqual({ messageId: 'm-1', source: 'server' });
   });
 
   it('scores a site’s own form kind as other, keeping it; only forms and identify calls identify by email', () => {

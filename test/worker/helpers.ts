@@ -1,5 +1,6 @@
-import { applyD1Migrations, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { abortAllDurableObjects, applyD1Migrations, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
+import { DEV_IDENTITY_SECRET, userHash } from '../../worker/identity-proof.js';
 
 export const BASE = 'http://collector.test';
 export const SECRET = 'Basic ' + btoa('sk_dev:');
@@ -10,6 +11,8 @@ export const uid = (prefix = 'x') => `${prefix}-${Date.now().toString(36)}-${(++
 
 export function call(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
   const headers = new Headers(init.headers);
+  // Each request from an address of its own, unless the test names one: the per-address limit is tested apart.
+  if (!headers.has('CF-Connecting-IP')) headers.set('CF-Connecting-IP', `10.${(++n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`);
   let body = init.body;
   if (init.json !== undefined) {
     body = JSON.stringify(init.json);
@@ -27,6 +30,9 @@ export const browserBatch = (batch: unknown[], origin = LOCAL_PAGE) =>
   call('/v1/batch', { method: 'POST', headers: { Origin: origin, 'Content-Type': 'text/plain' }, body: JSON.stringify({ writeKey: 'pk_demo', batch }) });
 
 export const readLead = (id: string) => call(`/v1/leads/${encodeURIComponent(id)}`, { headers: { Authorization: SECRET } });
+
+/** What a site's backend computes for a signed-in user: the userId's proof under the local IDENTITY_SECRET. */
+export const signUserId = (userId: string) => userHash(DEV_IDENTITY_SECRET, userId);
 
 export const iso = (t: number) => new Date(t).toISOString();
 export const DAY = 86_400_000;
@@ -50,6 +56,27 @@ export async function drain(key: string): Promise<void> {
     });
     if (!left) return;
   }
+}
+
+/**
+ * Restarts every lead object, as an eviction or a crash would, once the named leads are at rest: their outbox
+ * delivered and no alarm due. (The local runtime cannot tear a test pool down cleanly after an object was
+ * aborted in the middle of its alarm, so a test never crashes one there by accident.)
+ */
+export async function restart(...keys: string[]): Promise<void> {
+  for (const key of keys) {
+    const stub = leadObject(key);
+    for (let i = 0; i < 200; i++) {
+      const { left, alarm } = await runInDurableObject(stub, async (_, state) => {
+        const t = state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'outbox'").toArray().length;
+        return { left: t ? (state.storage.sql.exec('SELECT COUNT(*) AS n FROM outbox').one().n as number) : 0, alarm: await state.storage.getAlarm() };
+      });
+      if (!left && (alarm === null || alarm > Date.now() + 2_000)) break;
+      if (alarm !== null && alarm <= Date.now()) await runDurableObjectAlarm(stub);
+      else await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  await abortAllDurableObjects();
 }
 
 export const alarmOf = (key: string) => runInDurableObject(leadObject(key), (_, state) => state.storage.getAlarm());

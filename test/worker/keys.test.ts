@@ -112,3 +112,21 @@ describe('outside development every key must be a real random key', () => {
     expect(level.leadScore).toBeUndefined();
   });
 });
+
+describe('IDENTITY_SECRET', () => {
+  it('a short one, or the local one, stops a deployment like a bad key; without one a site key cannot write a userId', async () => {
+    for (const IDENTITY_SECRET of ['short', 'dev-identity-secret-not-for-production']) {
+      const body = await notConfigured(await send({ ...REAL, IDENTITY_SECRET }, '/v1/leads/nobody', { headers: { Authorization: `Bearer ${SECRET_KEY}` } }));
+      expect(body.problems.map((p) => p.path)).toEqual(['IDENTITY_SECRET']);
+      expect(body.message).not.toContain(IDENTITY_SECRET);
+    }
+    const res = await send(REAL, '/v1/batch', {
+      method: 'POST',
+      headers: { Origin: 'https://www.example.com' },
+      body: JSON.stringify({ writeKey: SITE, batch: [{ type: 'identify', anonymousId: uid('a'), userId: uid('u'), context: { userHash: 'a'.repeat(64) } }] }),
+    });
+    expect(res.status).toBe(403);
+    expect((await res.json<any>()).problems[0]).toMatchObject({ path: 'batch[0].userId', reason: expect.stringMatching(/no IDENTITY_SECRET/) });
+    await control();
+  });
+});

@@ -2,10 +2,10 @@
  * Merges that cannot strand history: the giver forwards only once the receiver holds everything, a merge cut
  * short is finished by the receiver's timer, and long histories move in bounded pages.
  */
-import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LeadRpc } from '../../worker/lead/index.js';
-import { DAY, drain, iso, leadObject, readLead, serverBatch, uid } from './helpers.js';
+import { DAY, iso, leadObject, readLead, restart, serverBatch, uid } from './helpers.js';
 
 const lead = async (id: string) => (await readLead(id)).json<any>();
 const rpc = (key: string) => leadObject(key) as unknown as LeadRpc;
@@ -27,9 +27,7 @@ describe('merge', () => {
     const user = uid('u');
     await serverBatch([{ type: 'page', anonymousId: anon, messageId: uid('m'), properties: { path: '/pricing' } }]);
     await serverBatch([{ type: 'page', userId: user, messageId: uid('m'), properties: { path: '/' } }]);
-    // Nothing in flight when the object is cut off (an alarm aborted mid-delivery holds the test pool at teardown).
-    await drain(`a:${anon}`);
-    await drain(`u:${user}`);
+    await restart(`a:${anon}`, `u:${user}`); // both at rest
     // The receiver recorded the merge it started (as a batch does before its first await), then went away.
     await runInDurableObject(leadObject(`u:${user}`), (_, state) => {
       state.storage.sql.exec('INSERT INTO aliases (alias, confirmed) VALUES (?, 0)', `a:${anon}`);
@@ -37,7 +35,7 @@ describe('merge', () => {
       // The alarm stands where the crash left it; the test runs it rather than racing it.
       void state.storage.setAlarm(Date.now() + 60_000);
     });
-    await abortAllDurableObjects(); // the crash
+    await restart(); // the crash
     await runDurableObjectAlarm(leadObject(`u:${user}`));
     expect(await lead(anon)).toMatchObject({ id: user, leadScore: 12 });
     const giver = await runInDurableObject(leadObject(`a:${anon}`), (_, state) => ({

@@ -2,9 +2,9 @@
  * Retention: compaction keeps its promise — scores unchanged, archived ids still deduplicated, and a model
  * change after compaction rescores from the stored baseline instead of dropping the compacted history.
  */
-import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DAY, drain, iso, leadObject, readLead, serverBatch, uid } from './helpers.js';
+import { DAY, drain, iso, leadObject, readLead, restart, serverBatch, uid } from './helpers.js';
 
 const lead = async (id: string) => (await readLead(id)).json<any>();
 afterEach(() => vi.useRealTimers());
@@ -50,7 +50,7 @@ describe('compaction', () => {
     await runInDurableObject(leadObject(key), (_, state) => {
       state.storage.sql.exec(`UPDATE meta SET v = json_set(v, '$.fingerprint', 'an older model', '$.version', 0) WHERE k = 'state'`);
     });
-    await abortAllDurableObjects();
+    await restart(key);
     await runDurableObjectAlarm(leadObject(key));
     const after = await lead(user);
     expect(after.rescorePending).toBeUndefined();

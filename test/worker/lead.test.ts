@@ -2,14 +2,14 @@
  * The Lead Durable Object: SPEC's default model through /v1/batch with backdated events, alarms (run, not
  * slept for), eviction, identity merges, late events, compaction.
  */
-import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { compileModel } from '../../shared/compile.js';
 import type { JsonObject, LeadEvent } from '../../shared/events.js';
 import { b2bDefault } from '../../shared/models/b2b-default.js';
 import { score } from '../../shared/score.js';
-import { DAY, SECRET, browserBatch, call, drain, iso, readLead, serverBatch, uid } from './helpers.js';
+import { DAY, SECRET, browserBatch, call, drain, iso, readLead, restart, serverBatch, uid } from './helpers.js';
 
 const MIN = 60_000;
 const demo = (userId: string, t: number) => ({ type: 'track', userId, messageId: uid('m'), event: 'Form Submitted', timestamp: iso(t), properties: { kind: 'demo_request' } });
@@ -116,10 +116,10 @@ describe('state survives eviction', () => {
     ];
     await serverBatch(batch);
     const before = await lead(user);
-    await abortAllDurableObjects();
+    await restart(`u:${user}`);
     expect(await lead(user)).toEqual(before);
     expect(await (await serverBatch(batch)).json()).toMatchObject({ accepted: 0, duplicates: 2 });
-    await abortAllDurableObjects();
+    await restart(`u:${user}`);
     const more = await (await serverBatch([{ type: 'track', userId: user, event: 'Webinar Attended', messageId: uid('m') }])).json<any>();
     expect(more.lead.leadScore).toBe(40);
   });
@@ -133,7 +133,7 @@ describe('state survives eviction', () => {
     await runInDurableObject(stub, (_, state) => {
       state.storage.sql.exec(`UPDATE meta SET v = json_set(v, '$.fingerprint', 'an older model', '$.types[0].leadSum', 999) WHERE k = 'state'`);
     });
-    await abortAllDurableObjects();
+    await restart(`u:${user}`);
     // A read does not rescore: it shows the last committed result, marked as pending.
     const pending = await lead(user);
     expect(pending).toMatchObject({ level: before.level, leadScore: before.leadScore, rescorePending: true });

@@ -2,10 +2,10 @@
  * Races and edge cases found in review: concurrent merges, rewinds past every checkpoint, compaction of
  * single-day leads, identity chains, site keys claiming emails, reads that must not create storage.
  */
-import { abortAllDurableObjects, runInDurableObject } from 'cloudflare:test';
+import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DAY, LOCAL_PAGE, migrateIndex, SECRET, browserBatch, call, iso, readLead, serverBatch, uid } from './helpers.js';
+import { DAY, LOCAL_PAGE, migrateIndex, SECRET, browserBatch, call, iso, readLead, restart, serverBatch, signUserId, uid } from './helpers.js';
 
 const lead = async (id: string) => (await readLead(id)).json<any>();
 // The lead index the outbox delivers to: an undeliverable row would keep an alarm near.
@@ -60,8 +60,11 @@ describe('merges under concurrency', () => {
   it('a site key cannot tie someone’s email to a userId of its choosing', async () => {
     const victim = `${uid('v')}@example.com`;
     await serverBatch([{ type: 'track', userId: victim, messageId: uid('m'), event: 'Form Submitted', properties: { kind: 'demo_request' } }]);
+    // A real, signed-in user of the site (their userId carries a valid proof) claims the victim's email.
     const attacker = uid('attacker');
-    await browserBatch([{ type: 'identify', anonymousId: uid('a'), userId: attacker, messageId: uid('m'), traits: { email: victim } }]);
+    const userHash = await signUserId(attacker);
+    const r = await browserBatch([{ type: 'identify', anonymousId: uid('a'), userId: attacker, messageId: uid('m'), traits: { email: victim }, context: { userHash } }]);
+    expect(r.status).toBe(200);
     expect(await lead(victim)).toMatchObject({ id: victim, leadScore: 20 });
     expect((await lead(attacker)).leadScore).toBe(0);
   });
@@ -75,7 +78,7 @@ describe('rescoring and storage', () => {
     await serverBatch([{ type: 'page', userId: user, messageId: uid('m'), timestamp: iso(now - 3 * DAY), properties: { path: '/pricing' } }]);
     await serverBatch([{ type: 'track', userId: user, messageId: uid('m'), timestamp: iso(now - 10 * DAY), event: 'Email Link Clicked' }]);
     expect((await lead(user)).leadScore).toBe(17);
-    await abortAllDurableObjects();
+    await restart(`u:${user}`);
     await serverBatch([{ type: 'page', userId: user, messageId: uid('m'), timestamp: iso(now - 3 * DAY - 3600_000), properties: { path: '/features' } }]);
     expect((await lead(user)).leadScore).toBe(18);
   });

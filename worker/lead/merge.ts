@@ -13,13 +13,16 @@
 import type { AbsorbResult } from '../../shared/api.js';
 import type { KeyKind } from '../../shared/api.js';
 import type { LeadEvent } from '../../shared/events.js';
-import type { Store } from './store.js';
+import { Store } from './store.js';
 import type { Timers } from './timers.js';
 
 /** Events per hand-over page: well inside one RPC message and the 100-parameter statements. */
 export const HANDOVER_PAGE = 500;
 /** Merged-in ids handed over with the first page; a lead known by more keeps forwarding through the giver. */
 export const HANDOVER_ALIASES = 200;
+/** A message stored in both leads is the same one if its body matches and its times are this close (skew correction moves a retry by milliseconds). */
+const SAME_MESSAGE_MS = 10 * 60_000;
+
 /** A merge the batch could not finish is retried this much later by the receiver's timer. */
 const MERGE_RETRY_MS = 30_000;
 
@@ -82,6 +85,21 @@ export class Merge {
     return joined;
   }
 
+  /**
+   * Two visitors' clients may reuse a messageId (a fixed id in a copied snippet, a buggy client): in one lead
+   * that is a retry, but when their leads merge the same id with a different message is a different event,
+   * kept under an id that names the lead it came from. The same message in both (a retry that landed on either
+   * side of the merge) stays a duplicate.
+   */
+  distinct(from: string, events: LeadEvent[]): LeadEvent[] {
+    const stored = this.store.storedBodies(events.map((e) => e.messageId));
+    return events.map((e) => {
+      const s = stored.get(e.messageId);
+      const same = !s || s.body === '' || (s.body === Store.body(e) && Math.abs(s.ts - e.timestamp) <= SAME_MESSAGE_MS);
+      return same ? e : { ...e, messageId: `${e.messageId}@${from}` };
+    });
+  }
+
   /** Pages the giver's history into this lead, until the giver forwards here. */
   async #pull(from: string, source: KeyKind): Promise<{ joined: string[] } | { forwardTo?: string }> {
     const giver = this.host.giver(from);
@@ -91,14 +109,14 @@ export class Merge {
       const page = await giver.handOver(this.host.key(), seq, source);
       if (!page.accepted) return { forwardTo: page.forwardTo };
       joined.push(...page.aliases);
-      if (page.events.length || page.aliases.length) this.host.absorb(from, page.events, page.aliases);
+      if (page.events.length || page.aliases.length) this.host.absorb(from, this.distinct(from, page.events), page.aliases);
       seq = page.lastSeq;
       if (page.more) continue;
       // Events stored at the giver since the last page come back here instead of the forward.
       const done = await giver.completeHandOver(this.host.key(), seq);
       if (!done.accepted) return { forwardTo: done.forwardTo };
       if (!done.events.length) return { joined };
-      this.host.absorb(from, done.events, []);
+      this.host.absorb(from, this.distinct(from, done.events), []);
       seq = done.lastSeq;
     }
   }

@@ -6,6 +6,7 @@
 import type { EventCursor, EventReason, EventView, EventsPage, LeadView, LevelSummary, Reason, TypeView } from '../../shared/api.js';
 import type { CompiledModel } from '../../shared/compile.js';
 import { cloneState, fold, type LedgerEntry, type LeadState, type TypeResult } from '../../shared/engine.js';
+import { sentMessageId } from '../../shared/events.js';
 import { explainCarried, explainLevel, explainRule } from '../../shared/explain.js';
 import type { Scorer } from '../../shared/scorer.js';
 import { idOfKey } from '../identity.js';
@@ -184,7 +185,7 @@ export class Reads {
     const events = page.map((e): EventView => {
       const why = reasons.get(e.messageId) ?? [];
       const v: EventView = {
-        messageId: e.messageId,
+        ...sentMessageId(e.messageId),
         type: e.type,
         event: e.event ?? null,
         properties: e.properties,

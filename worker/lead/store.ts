@@ -186,13 +186,31 @@ export class Store {
     return found;
   }
 
+  /** The stored form of an event's body: everything but the id and time, which live in columns. */
+  static body({ messageId: _id, timestamp: _ts, ...rest }: LeadEvent): string {
+    return JSON.stringify(rest);
+  }
+
   /** Stores new events; the id and time live in columns, so the body holds only the rest. */
   addEvents(events: readonly LeadEvent[], receivedAt: number): void {
     this.#write();
-    this.#insertRows(
-      'INSERT INTO events (message_id, ts, received_at, body)',
-      events.map(({ messageId, timestamp, ...rest }) => [messageId, timestamp, receivedAt, JSON.stringify(rest)]),
-    );
+    this.#insertRows('INSERT INTO events (message_id, ts, received_at, body)', events.map((e) => [e.messageId, e.timestamp, receivedAt, Store.body(e)]));
+  }
+
+  /** Time and stored body of those of these ids stored here ('' for an archived one), one query per 100. */
+  storedBodies(ids: string[]): Map<string, { ts: number; body: string }> {
+    const found = new Map<string, { ts: number; body: string }>();
+    if (!this.#ready) return found;
+    for (let i = 0; i < ids.length; i += MAX_PARAMS) {
+      const chunk = ids.slice(i, i + MAX_PARAMS);
+      for (const r of this.#all<{ message_id: string; ts: number; body: string }>(
+        `SELECT message_id, ts, body FROM events WHERE message_id IN (${chunk.map(() => '?').join(',')})`,
+        ...chunk,
+      )) {
+        found.set(r.message_id, { ts: r.ts, body: r.body });
+      }
+    }
+    return found;
   }
 
   /**

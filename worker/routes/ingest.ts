@@ -8,6 +8,8 @@ import { SERVER_EVENTS, type SegmentMessage } from '../../shared/events.js';
 import { normalizeMessage } from '../../shared/normalize.js';
 import { checkBatch, checkSingle, formatProblems, IGNORED_TYPES, type Problem } from '../../shared/validate.js';
 import { authenticate, type Caller } from '../auth.js';
+import { userHashValid } from '../identity-proof.js';
+import { keyConfig } from '../keys.js';
 import { readJson } from '../body.js';
 import type { Env } from '../env.js';
 import { leadStub } from '../lead/index.js';
@@ -18,26 +20,68 @@ import { contentFor } from '../site.js';
 
 type C = Context<{ Bindings: Env }>;
 
-async function ingest(c: C, caller: Caller, messages: SegmentMessage[], batchSentAt: string | undefined, paths: string[]) {
-  if (caller.kind === 'public') {
-    const problems: Problem[] = [];
-    messages.forEach((m, i) => {
-      if (m.type === 'track' && SERVER_EVENTS.has(m.event)) problems.push({ path: `${paths[i]}.event`, reason: `"${m.event}" is a server-side event: send it with a secret key` });
-    });
-    if (problems.length) fail(403, 'secret_key_required', formatProblems(problems), { problems });
-    // A site key is public: whoever holds it writes for one visitor (their own browser) per request, so the
-    // answer can only ever describe that visitor's lead.
-    const visitor = messages[0]?.anonymousId;
-    messages.forEach((m, i) => {
-      if (m.anonymousId === undefined || m.anonymousId === null) problems.push({ path: `${paths[i]}.anonymousId`, reason: 'a site key writes for one browser visitor: every message carries its anonymousId' });
-      else if (String(m.anonymousId) !== String(visitor)) problems.push({ path: `${paths[i]}.anonymousId`, reason: `a site-key request is for one visitor ("${String(visitor).slice(0, 40)}"), not several` });
-    });
-    if (problems.length) invalid(problems);
+/**
+ * Leads one secret-key request may address: each is a call to its lead object, and a Worker request may make
+ * at most 10,000 subrequests on the Workers Paid plan (50 on Free: set LEADS_PER_REQUEST=45 there). Refused up
+ * front, before any lead is written, rather than failing half-way.
+ */
+const LEADS_PER_REQUEST = 1_000;
+
+/** The client address a site-key request came from (Cloudflare sets it; a local run may have none). */
+const clientAddress = (c: C) => c.req.header('CF-Connecting-IP') ?? 'unknown';
+
+/**
+ * What a site key may write, decided before anything is stored. A site key is public, so each rule is a
+ * defence: one visitor per request (the answer describes that visitor only), server-side events refused, a
+ * userId only with its proof (identity-proof.ts), and a per-address request limit so rotating anonymous ids
+ * does not escape the per-visitor one.
+ */
+async function checkSiteKeyRequest(c: C, caller: Caller, messages: SegmentMessage[], paths: string[]): Promise<void> {
+  const problems: Problem[] = [];
+  messages.forEach((m, i) => {
+    if (m.type === 'track' && SERVER_EVENTS.has(m.event)) problems.push({ path: `${paths[i]}.event`, reason: `"${m.event}" is a server-side event: send it with a secret key` });
+  });
+  if (problems.length) fail(403, 'secret_key_required', formatProblems(problems), { problems });
+  const visitor = messages[0]?.anonymousId;
+  messages.forEach((m, i) => {
+    if (m.anonymousId === undefined || m.anonymousId === null) problems.push({ path: `${paths[i]}.anonymousId`, reason: 'a site key writes for one browser visitor: every message carries its anonymousId' });
+    else if (String(m.anonymousId) !== String(visitor)) problems.push({ path: `${paths[i]}.anonymousId`, reason: `a site-key request is for one visitor ("${String(visitor).slice(0, 40)}"), not several` });
+  });
+  if (problems.length) invalid(problems);
+  const { identitySecret } = keyConfig(c.env);
+  const unproven = await Promise.all(
+    messages.map(async (m, i): Promise<Problem | undefined> => {
+      const userId = m.userId === undefined || m.userId === null ? '' : String(m.userId);
+      if (userId.trim() === '') return undefined;
+      const hash = (m.context as { userHash?: unknown } | undefined)?.userHash;
+      const path = `${paths[i]}.context.userHash`;
+      if (!identitySecret) return { path: `${paths[i]}.userId`, reason: 'this collector has no IDENTITY_SECRET, so a site key cannot write a userId; identify the user from your server with a secret key' };
+      if (hash === undefined || hash === null || hash === '') return { path, reason: 'a userId sent with a site key needs its proof: hex HMAC-SHA256(IDENTITY_SECRET, userId), computed by your backend' };
+      return (await userHashValid(identitySecret, userId, hash)) ? undefined : { path, reason: 'is not the HMAC-SHA256 of this userId under the IDENTITY_SECRET' };
+    }),
+  );
+  problems.push(...unproven.filter((p): p is Problem => !!p));
+  if (problems.length) fail(403, 'identity_unverified', formatProblems(problems), { problems });
+  // Last, so a refused request does not use up the address's allowance.
+  const limiter = c.env.ADDRESS_LIMIT;
+  if (limiter && !(await limiter.limit({ key: `${caller.key}|${clientAddress(c)}` })).success) {
+    fail(429, 'rate_limited', `too many requests from this address for this site key; retry after ${ADDRESS_WINDOW_S} s`, { retryAfter: ADDRESS_WINDOW_S }, { 'Retry-After': String(ADDRESS_WINDOW_S) });
   }
+}
+
+/** The per-address limit's window (wrangler.toml's ADDRESS_LIMIT: requests per 60 s). */
+const ADDRESS_WINDOW_S = 60;
+
+async function ingest(c: C, caller: Caller, messages: SegmentMessage[], batchSentAt: string | undefined, paths: string[]) {
+  if (caller.kind === 'public') await checkSiteKeyRequest(c, caller, messages, paths);
   const receivedAt = Date.now();
   const scored = messages.filter((m) => !(IGNORED_TYPES as readonly string[]).includes(m.type));
   const normalized = scored.map((m) => normalizeMessage(m, { receivedAt, batchSentAt, keyKind: caller.kind }));
   const deliveries = [...route(normalized, caller.kind === 'secret').values()];
+  const budget = Number(c.env.LEADS_PER_REQUEST) || LEADS_PER_REQUEST;
+  if (deliveries.length > budget) {
+    fail(413, 'too_many_leads', `this request addresses ${deliveries.length} leads; at most ${budget} per request (each is a call to its lead): split the batch`, { leads: deliveries.length, limit: budget });
+  }
   const results = await Promise.all(
     deliveries.map((d) =>
       leadStub(c.env, d.target).ingest({ key: d.target, events: d.events, aliases: d.aliases, receivedAt, source: caller.kind }),
