@@ -1,13 +1,12 @@
-import type { Lead } from './lead/index.js';
-
-export interface Env {
-  LEAD: DurableObjectNamespace<Lead>;
-  /** The lead index (D1): one row per lead, written through each lead's outbox. */
-  INDEX: D1Database;
-  /** The site: the bundled demo site (demo-site/) as Workers static assets. */
-  ASSETS?: Fetcher;
+/**
+ * The Worker's environment. The bindings (LEAD, INDEX, ASSETS, ADDRESS_LIMIT) and `[vars]` come from
+ * wrangler.toml through `wrangler types` (worker/configuration.d.ts: `npm run types` regenerates it, and `npm test`
+ * fails when it no longer matches wrangler.toml); secrets and optional variables are declared here, with what
+ * each is for.
+ */
+export interface Env extends Cloudflare.Env {
   /** Exactly `development` (`npm start`, the tests) allows the local default keys; anything else needs real ones. */
-  ENVIRONMENT?: string;
+  ENVIRONMENT: string;
   /** Site keys and their allowed origins, JSON: {"pk_live_…": {"origins": ["https://www.example.com"]}}. */
   SITE_KEYS?: string;
   /**
@@ -25,8 +24,6 @@ export interface Env {
   EDGE_PERSONALIZATION?: string;
   /** `true`: site keys may also read their visitor's scores and reasons (the demo badge). Never in production. */
   DEMO_MODE?: string;
-  /** Site-key requests per client address and site key (wrangler.toml [[ratelimits]]): decided before any write. */
-  ADDRESS_LIMIT?: RateLimit;
   /** Leads one request may address (default 1,000; on the Workers Free plan, 45). */
   LEADS_PER_REQUEST?: string;
   /** Events a visitor may send per minute with a site key before 429 (default 120). */

@@ -1,11 +1,8 @@
-// The test's view of the Worker: its bindings and its main module's exports.
+// The test's view of the Worker: wrangler.toml's bindings (worker/configuration.d.ts, from `wrangler types`) and
+// what only the tests bind (vitest.config.ts).
 declare namespace Cloudflare {
   interface Env {
-    LEAD: DurableObjectNamespace<import('../../worker/lead/index.js').Lead>;
-    INDEX: D1Database;
     INDEX_MIGRATIONS: import('cloudflare:test').D1Migration[];
-    ASSETS?: Fetcher;
-    ENVIRONMENT?: string;
     SITE_KEYS?: string;
     SECRET_KEYS?: string;
     RAW_RETENTION_DAYS?: string;
@@ -13,9 +10,5 @@ declare namespace Cloudflare {
     SITE_ORIGIN?: string;
     DEMO_MODE?: string;
     EDGE_PERSONALIZATION?: string;
-  }
-  interface GlobalProps {
-    mainModule: typeof import('../../worker/index.js');
-    durableNamespaces: 'Lead';
   }
 }
