@@ -57,3 +57,107 @@ export async function writeIndex(db: D1Database, version: number, news: IndexNew
   for (const key of news.remove ?? []) statements.push(db.prepare('DELETE FROM leads WHERE key = ?1').bind(key));
   if (statements.length) await db.batch(statements);
 }
+
+/** How the work queue may be ordered: `priority` is level, then momentum, then recency (SPEC). */
+export const QUEUE_ORDERS = {
+  priority: ['level_rank DESC', 'momentum DESC', 'COALESCE(last_activity_at, 0) DESC'],
+  recent: ['COALESCE(last_activity_at, 0) DESC'],
+  score: ['lead_score DESC', 'level_rank DESC'],
+} as const;
+export type QueueOrder = keyof typeof QUEUE_ORDERS;
+
+export interface QueueQuery {
+  levels?: string[];
+  stages?: string[];
+  /** The start of an id or an email. */
+  q?: string;
+  /** Leave out leads that must not be contacted. */
+  contactable?: boolean;
+  order: QueueOrder;
+  limit: number;
+  /** The sort values and key of the last row of the previous page. */
+  after?: (string | number)[];
+}
+
+interface IndexRecord {
+  key: string;
+  id: string;
+  email: string | null;
+  user_id: string | null;
+  level: string;
+  level_rank: number;
+  level_since: number | null;
+  engagement_score: number;
+  lead_score: number;
+  momentum: number;
+  stage: string | null;
+  do_not_contact: number;
+  last_activity_at: number | null;
+  model: string;
+  model_version: number;
+  updated_at: number;
+}
+
+const sortColumn = (term: string) => term.replace(/ (ASC|DESC)$/, '');
+
+/**
+ * One page of the work queue: a single indexed query with keyset pagination (the row after the cursor's sort
+ * values, ties broken by key), so a page costs the same at the first lead as at the 100,000th.
+ */
+export async function queryQueue(db: D1Database, query: QueueQuery): Promise<{ rows: IndexRow[]; after: (string | number)[] | null }> {
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  const list = (column: string, values: string[]) => {
+    where.push(`${column} IN (${values.map(() => '?').join(', ')})`);
+    args.push(...values);
+  };
+  if (query.levels?.length) list('level', query.levels);
+  if (query.stages?.length) list('stage', query.stages);
+  if (query.contactable) where.push('do_not_contact = 0');
+  if (query.q) {
+    const prefix = query.q.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`) + '%';
+    where.push(`(lower(id) LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\')`);
+    args.push(prefix, prefix);
+  }
+  const terms = QUEUE_ORDERS[query.order];
+  const columns = [...terms.map(sortColumn), 'key'];
+  if (query.after) {
+    // (a, b, key) after (x, y, k) in an order where a and b descend and key ascends.
+    const ors: string[] = [];
+    for (let i = 0; i < columns.length; i++) {
+      const eq = columns.slice(0, i).map((c) => `${c} = ?`);
+      const cmp = i < terms.length ? `${columns[i]} < ?` : `${columns[i]} > ?`;
+      ors.push(`(${[...eq, cmp].join(' AND ')})`);
+      args.push(...query.after.slice(0, i + 1));
+    }
+    where.push(`(${ors.join(' OR ')})`);
+  }
+  const sql = `SELECT *, ${columns.map((c, i) => `${c} AS s${i}`).join(', ')} FROM leads ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY ${[...terms, 'key ASC'].join(', ')} LIMIT ?`;
+  const { results } = await db.prepare(sql).bind(...args, query.limit + 1).all<IndexRecord & Record<string, string | number>>();
+  const page = results.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    rows: page.map(toRow),
+    after: results.length > query.limit && last ? columns.map((_, i) => last[`s${i}`]) : null,
+  };
+}
+
+const toRow = (r: IndexRecord): IndexRow => ({
+  key: r.key,
+  id: r.id,
+  email: r.email,
+  userId: r.user_id,
+  level: r.level,
+  levelRank: r.level_rank,
+  levelSince: r.level_since,
+  engagementScore: r.engagement_score,
+  leadScore: r.lead_score,
+  momentum: r.momentum,
+  stage: r.stage,
+  doNotContact: r.do_not_contact === 1,
+  lastActivityAt: r.last_activity_at,
+  model: r.model,
+  modelVersion: r.model_version,
+  updatedAt: r.updated_at,
+});

@@ -43,19 +43,22 @@ export { env };
 export const leadObject = (key: string) => env.LEAD.getByName(key);
 
 /**
- * Lets a lead's outbox drain (a batch that changes a level schedules an immediate delivery): runs its alarm
- * until nothing is left to deliver. An early alarm is harmless — it finds nothing due and sets itself again.
+ * Lets a lead's outbox drain: runs its alarm until nothing is left to deliver. A level change is delivered at
+ * once; a lead whose scores alone moved refreshes its index row within 2 s, so this waits for that too. An
+ * early alarm is harmless — it finds nothing due and sets itself again.
  */
 export async function drain(key: string): Promise<void> {
   const stub = leadObject(key);
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 40; i++) {
     await runDurableObjectAlarm(stub);
     const left = await runInDurableObject(stub, (_, state) => {
       const t = state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'outbox'").toArray().length;
       return t ? (state.storage.sql.exec('SELECT COUNT(*) AS n FROM outbox').one().n as number) : 0;
     });
     if (!left) return;
+    await new Promise((r) => setTimeout(r, 100));
   }
+  throw new Error(`the outbox of ${key} did not drain`);
 }
 
 /**

@@ -34,6 +34,12 @@ export interface LeadRpc extends Giver {
 export const leadStub = (env: Env, key: string) => env.LEAD.getByName(key) as unknown as LeadRpc;
 
 const FORWARD = Symbol('forward');
+/** A lead whose scores moved (and no level) refreshes its index row at most this often. */
+const INDEX_REFRESH_MS = 2_000;
+const mergeNews = (queued: IndexNews, next: IndexNews): IndexNews => {
+  const remove = [...new Set([...(queued.remove ?? []), ...(next.remove ?? [])])];
+  return { upsert: next.upsert ?? queued.upsert, ...(remove.length ? { remove } : {}) };
+};
 
 export class Lead extends DurableObject<Env> implements LeadRpc {
   readonly #store: Store;
@@ -48,8 +54,11 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   #lock: Promise<unknown> = Promise.resolve();
   /** The alarm sets due times exactly; batches only ever bring them forward. */
   #inAlarm = false;
-  /** Set inside a commit when the lead's index row must be written again. */
-  #indexDirty = false;
+  /**
+   * Set inside a commit when the lead's index row must be written again: `now` for a new lead, a level or stage
+   * change or a merge; `soon` when only scores or activity moved (written within INDEX_REFRESH_MS, coalesced).
+   */
+  #index: 'now' | 'soon' | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -58,7 +67,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     this.#timers = new Timers(this.#store, ctx.storage);
     this.#scoring = new Scoring(this.#store, this.#model, {
       onChanges: (changes) => {
-        if (changes.length) this.#indexDirty = true;
+        if (changes.length) this.#index = 'now';
       },
       onNextChange: (at) => this.#timers.set('score', at, '', null, !this.#inAlarm),
     });
@@ -124,8 +133,9 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     const joined: string[] = [];
     for (const alias of this.#merge.pending(input.aliases)) joined.push(...(await this.#merge.merge(alias, input.source)));
     // From here to the return: no await, so the batch commits as one.
-    if (!this.#scoring.exists) this.#indexDirty = true;
+    if (!this.#scoring.exists) this.#index = 'now';
     const c = this.#scoring.add(input.events, input.receivedAt);
+    if (c.added.length) this.#index ??= 'soon';
     this.#noteIdentity(joined);
     this.#retention.schedule();
     this.#commitNews(input.receivedAt, joined);
@@ -148,7 +158,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     if (events.length) this.#scoring.add(events, now);
     if (aliases.length) this.#store.addAliases(aliases, true);
     this.#noteIdentity([from, ...aliases]);
-    this.#indexDirty = true;
+    this.#index = 'now';
     this.#commitNews(now, [from, ...aliases]);
   }
 
@@ -161,15 +171,16 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
 
   /** Part of every commit: the lead index hears of a new lead, a level or stage change, a merge. */
   #commitNews(now: number, merged: readonly string[] = []): void {
-    if (!this.#indexDirty && !merged.length) return;
-    this.#indexDirty = false;
+    if (!this.#index && !merged.length) return;
+    const at = this.#index === 'soon' && !merged.length ? now + INDEX_REFRESH_MS : now;
+    this.#index = null;
     const results = this.#scoring.evaluate(now);
     if (!results) return;
     const news: IndexNews = { upsert: this.#indexRow(results[0], now) };
     const key = this.#store.meta('key');
     const removed = merged.filter((k) => k !== key);
     if (removed.length) news.remove = removed;
-    this.#outbox.enqueue('index', 'lead', news, now);
+    this.#outbox.enqueueSnapshot('index', 'lead', news, mergeNews, at);
   }
 
   #indexRow(r: TypeResult, now: number): IndexRow {
@@ -198,7 +209,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   #migrate(now: number): void {
     this.#scoring.migrate(now);
     this.#timers.clear('migrate');
-    this.#indexDirty = true;
+    this.#index = 'now';
   }
 
   /** Runs every timer that fell due, then sets the alarm for the earliest left. Idempotent. */

@@ -33,6 +33,20 @@ export class Outbox {
     if (!t || t.dueAt > now) this.timers.set('outbox', now);
   }
 
+  /**
+   * Part of the caller's commit, for news that is a snapshot (the lead's index row): when an earlier snapshot is
+   * still waiting, it is replaced rather than followed by another row (`merge` combines the two), so a busy lead
+   * writes its index row at most once per delivery, with the latest state.
+   */
+  enqueueSnapshot<T>(dest: string, kind: string, payload: T, merge: (queued: T, next: T) => T, at: number): void {
+    const last = this.store.lastQueued(dest);
+    if (last && last.kind === kind) this.store.requeue(last.seq, JSON.stringify(merge(JSON.parse(last.payload) as T, payload)), at);
+    else this.store.enqueue(dest, kind, JSON.stringify(payload), at);
+    const t = this.timers.get('outbox');
+    const due = !last || last.kind !== kind ? at : last.attempts === 0 ? Math.min(at, last.nextAt) : last.nextAt;
+    if (!t || t.dueAt > due) this.timers.set('outbox', due);
+  }
+
   /** Delivers what is due, each destination in order; reschedules itself for what is left. */
   async deliver(now: number): Promise<void> {
     for (;;) {

@@ -432,6 +432,23 @@ export class Store {
     this.#sql.exec('INSERT INTO outbox (dest, kind, payload, next_at) VALUES (?, ?, ?, ?)', dest, kind, payload, at);
   }
 
+  /** The newest undelivered row of a destination, if any. */
+  lastQueued(dest: string): OutboxRow | undefined {
+    if (!this.#ready) return undefined;
+    const r = this.#one<{ seq: number; dest: string; kind: string; payload: string; attempts: number; next_at: number; last_error: string | null }>(
+      'SELECT * FROM outbox WHERE dest = ? ORDER BY seq DESC LIMIT 1',
+      dest,
+    );
+    return r && { seq: r.seq, dest: r.dest, kind: r.kind, payload: r.payload, attempts: r.attempts, nextAt: r.next_at, lastError: r.last_error };
+  }
+
+  /** Replaces a queued row's payload (a newer snapshot of the same news), bringing a first try forward to `at`. */
+  requeue(seq: number, payload: string, at: number): void {
+    this.#write();
+    // A row backing off after failures keeps its retry time: new news does not hammer a destination that is down.
+    this.#sql.exec('UPDATE outbox SET payload = ?, next_at = CASE WHEN attempts = 0 THEN MIN(next_at, ?) ELSE next_at END WHERE seq = ?', payload, at, seq);
+  }
+
   /** The oldest undelivered row of each destination: delivery is in order per destination. */
   outboxHeads(): OutboxRow[] {
     if (!this.#ready) return [];

@@ -1,9 +1,11 @@
 /** Reads. Secret keys read any lead; a site key reads only its own visitor's level, by anonymousId. */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { authenticate, requireSecret } from '../auth.js';
 import type { Env } from '../env.js';
 import { leadStub } from '../lead/index.js';
-import { fail } from '../errors.js';
+import { fail, invalid } from '../errors.js';
+import { QUEUE_ORDERS, queryQueue, type QueueOrder } from '../lead-index.js';
+import type { Problem } from '../../shared/validate.js';
 import { anonKey, candidateKeys } from '../identity.js';
 import { activeModel } from '../model.js';
 import { contentFor, treatmentFor } from '../site.js';
@@ -13,10 +15,17 @@ function checkId(id: string): void {
   if (!id || id.length > MAX_ID_LENGTH) fail(400, 'invalid_id', `a lead id is 1 to ${MAX_ID_LENGTH} characters (a userId, an email or an anonymousId)`);
 }
 
-const encodeCursor = (c: { ts: number; id: string }) => btoa(JSON.stringify([c.ts, c.id])).replace(/=+$/, '');
+/** Cursors are opaque to callers: base64url of UTF-8 JSON (ids may be any text). */
+const toCursor = (value: unknown) =>
+  btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(value)))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+/** The JSON inside a cursor; throws when it is not one. */
+const fromCursor = (s: string): unknown =>
+  JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0))));
+
+const encodeCursor = (c: { ts: number; id: string }) => toCursor([c.ts, c.id]);
 function decodeCursor(s: string): { ts: number; id: string } {
   try {
-    const [ts, id] = JSON.parse(atob(s)) as [unknown, unknown];
+    const [ts, id] = fromCursor(s) as [unknown, unknown];
     if (typeof ts === 'number' && typeof id === 'string') return { ts, id };
   } catch {
     // fall through
@@ -24,7 +33,79 @@ function decodeCursor(s: string): { ts: number; id: string } {
   fail(400, 'invalid_cursor', 'cursor is not one this API returned; pass nextCursor from the previous page as is');
 }
 
+const QUEUE_PARAMS = ['level', 'stage', 'q', 'contactable', 'order', 'limit', 'cursor'];
+const LATER = { team: 'teams (leadlevel.teams.json)', fit: 'a fit section in the model' } as Record<string, string>;
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+/**
+ * `GET /v1/leads`: the work queue, a query on the D1 lead index (never a walk over lead objects). Filters by
+ * level, stage, id or email prefix and contactability; ordered by priority (level, momentum, recency), recency
+ * or score; paged by an opaque cursor.
+ */
+async function queue(c: Context<{ Bindings: Env }>) {
+  const caller = authenticate(c);
+  requireSecret(caller, 'listing leads');
+  const params = c.req.queries();
+  const problems: Problem[] = [];
+  for (const name of Object.keys(params)) {
+    if (LATER[name]) problems.push({ path: name, reason: `needs ${LATER[name]}, which this deployment does not have yet` });
+    else if (!QUEUE_PARAMS.includes(name)) problems.push({ path: name, reason: `is not a parameter of this list (${QUEUE_PARAMS.join(', ')})` });
+    else if (params[name].length > 1) problems.push({ path: name, reason: 'is given more than once; use one comma-separated value' });
+  }
+  const one = (name: string) => params[name]?.[0];
+  const listOf = (name: string) => one(name)?.split(',').map((v) => v.trim()).filter(Boolean);
+  const t = activeModel().types[0];
+  const levels = listOf('level');
+  for (const l of levels ?? []) if (!t.tierIds.includes(l)) problems.push({ path: 'level', reason: `"${l.slice(0, 40)}" is not a level of the model (${t.tierIds.join(', ')})` });
+  const stages = listOf('stage');
+  const stageIds = t.stages.map((s) => s.id);
+  for (const s of stages ?? []) if (!stageIds.includes(s)) problems.push({ path: 'stage', reason: `"${s.slice(0, 40)}" is not a stage of the model (${stageIds.join(', ') || 'it has none'})` });
+  const order = (one('order') ?? 'priority') as QueueOrder;
+  if (!(order in QUEUE_ORDERS)) problems.push({ path: 'order', reason: `must be one of ${Object.keys(QUEUE_ORDERS).join(', ')}` });
+  const limitRaw = one('limit') ?? '50';
+  const limit = Number(limitRaw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 200) problems.push({ path: 'limit', reason: `must be a whole number from 1 to 200 (got "${limitRaw.slice(0, 20)}")` });
+  const q = one('q');
+  if (q !== undefined && (q.length < 1 || q.length > MAX_ID_LENGTH)) problems.push({ path: 'q', reason: `is the start of an id or email, 1 to ${MAX_ID_LENGTH} characters` });
+  const contactable = one('contactable');
+  if (contactable !== undefined && contactable !== 'true' && contactable !== 'false') problems.push({ path: 'contactable', reason: 'is true or false' });
+  let after: (string | number)[] | undefined;
+  const cursor = one('cursor');
+  if (cursor !== undefined) {
+    try {
+      const parsed = fromCursor(cursor);
+      if (Array.isArray(parsed) && parsed[0] === order && parsed.length === QUEUE_ORDERS[order].length + 2 && parsed.slice(1).every((v) => typeof v === 'string' || typeof v === 'number')) after = parsed.slice(1);
+    } catch {
+      // refused below
+    }
+    if (!after) problems.push({ path: 'cursor', reason: 'is not one this list returned for this order; pass nextCursor from the previous page as is' });
+  }
+  if (problems.length) invalid(problems);
+  const page = await queryQueue(c.env.INDEX, { levels, stages, q, contactable: contactable === 'true', order, limit, after });
+  const names = new Map(t.tierIds.map((id, i) => [id, t.tierNames[i]]));
+  return c.json({
+    leads: page.rows.map((r) => ({
+      id: r.id,
+      email: r.email,
+      userId: r.userId,
+      level: r.level,
+      levelName: names.get(r.level) ?? r.level,
+      levelSince: iso(r.levelSince),
+      engagementScore: r.engagementScore,
+      leadScore: r.leadScore,
+      momentum: r.momentum,
+      stage: r.stage,
+      doNotContact: r.doNotContact,
+      lastActivityAt: iso(r.lastActivityAt),
+      modelVersion: r.modelVersion,
+      updatedAt: iso(r.updatedAt),
+    })),
+    nextCursor: page.after ? toCursor([order, ...page.after]) : null,
+  });
+}
+
 export const leadRoutes = new Hono<{ Bindings: Env }>()
+  .get('/', queue)
   .get('/:id', async (c) => {
     const caller = authenticate(c);
     requireSecret(caller, 'reading a lead');
