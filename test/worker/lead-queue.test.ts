@@ -126,3 +126,14 @@ describe('the work queue', () => {
     expect((await list(`q=${encodeURIComponent(prefix)}&order=recent&limit=1&cursor=${page.body.nextCursor}`)).status).toBe(200);
   }, 30_000);
 });
+
+it('the events listing pages over messageIds of any text', async () => {
+  const userId = uid('u');
+  await serverBatch(['ünï-1', 'ünï-2', '✓-3'].map((messageId) => ({ type: 'page', userId, messageId, properties: { path: '/' } })));
+  const first = await call(`/v1/leads/${userId}/events?limit=1`, { headers: { Authorization: SECRET } });
+  expect(first.status).toBe(200);
+  const { nextCursor } = await first.json<any>();
+  const second = await call(`/v1/leads/${userId}/events?limit=5&cursor=${nextCursor}`, { headers: { Authorization: SECRET } });
+  expect(second.status).toBe(200);
+  expect((await second.json<any>()).events).toHaveLength(2);
+});
