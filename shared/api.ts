@@ -47,7 +47,27 @@ export type IngestResult =
       previousLevel: string;
       changes: LevelMove[];
     }
-  | { ok: false; refused: 'rate_limited'; retryAfter: number };
+  | { ok: false; refused: 'rate_limited'; retryAfter: number }
+  /** The lead was erased: events for its ids are dropped until the quarantine ends. */
+  | { ok: false; refused: 'erased'; dropped: number };
+
+/** For `GET /v1/leads/{id}/export`: what the lead's object keeps besides its view and events. */
+export interface LeadExtras {
+  /** Ids merged into the lead (each forwards to it). */
+  mergedIds: string[];
+  /** News about the lead not yet delivered (index rows, notifications). */
+  queued: { destination: string; kind: string; payload: unknown; attempts: number; lastError: string | null }[];
+}
+
+/** What `DELETE /v1/leads/{id}` answers: what was erased, and until when later events for its ids are dropped. */
+export interface ErasureReceipt {
+  id: string;
+  /** Every object of the lead's ids (`u:…`, `e:…`, `a:…`): each emptied and marked. */
+  keys: string[];
+  events: number;
+  erasedAt: number;
+  quarantineUntil: number;
+}
 
 export interface Reason {
   kind: string;

@@ -26,6 +26,8 @@ export interface Env extends Cloudflare.Env {
   DEMO_MODE?: string;
   /** Leads one request may address (default 1,000; on the Workers Free plan, 45). */
   LEADS_PER_REQUEST?: string;
+  /** Days an erased lead's ids drop the events that still arrive for them (default 30). */
+  ERASURE_QUARANTINE_DAYS?: string;
   /** Events a visitor may send per minute with a site key before 429 (default 120). */
   VISITOR_EVENTS_PER_MINUTE?: string;
 }

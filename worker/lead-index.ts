@@ -58,6 +58,14 @@ export async function writeIndex(db: D1Database, version: number, news: IndexNew
   if (statements.length) await db.batch(statements);
 }
 
+/** Erasure: the rows of these keys go from the index. */
+export async function unindex(db: D1Database, keys: string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += 50) {
+    const chunk = keys.slice(i, i + 50);
+    await db.prepare(`DELETE FROM leads WHERE key IN (${chunk.map(() => '?').join(', ')})`).bind(...chunk).run();
+  }
+}
+
 /** How the work queue may be ordered: `priority` is level, then momentum, then recency (SPEC). */
 export const QUEUE_ORDERS = {
   priority: ['level_rank DESC', 'momentum DESC', 'COALESCE(last_activity_at, 0) DESC'],

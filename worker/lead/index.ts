@@ -7,13 +7,15 @@
  * An object whose id was merged into another lead forwards to it (`forward_to`); see merge.ts.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { AbsorbResult, EventCursor, EventsPage, IngestInput, IngestResult, KeyKind, LeadView, LevelSummary } from '../../shared/api.js';
+import type { AbsorbResult, ErasureReceipt, EventCursor, LeadExtras, EventsPage, IngestInput, IngestResult, KeyKind, LeadView, LevelSummary } from '../../shared/api.js';
 import type { CompiledModel } from '../../shared/compile.js';
 import type { LevelChange, TypeResult } from '../../shared/engine.js';
 import { DAY_MS } from '../../shared/limits.js';
 import type { Env } from '../env.js';
-import { writeIndex, type IndexNews, type IndexRow } from '../lead-index.js';
+import { unindex, writeIndex, type IndexNews, type IndexRow } from '../lead-index.js';
+import { idOfKey } from '../identity.js';
 import { activeModel } from '../model.js';
+import { Erasure } from './erasure.js';
 import { Merge, type Giver } from './merge.js';
 import { Outbox } from './outbox.js';
 import { RateLimit } from './rate-limit.js';
@@ -26,6 +28,12 @@ import { Timers } from './timers.js';
 /** The object's RPC surface: the class implements it, callers hold it. */
 export interface LeadRpc extends Giver {
   ingest(input: IngestInput): Promise<IngestResult>;
+  /** Erases the lead everywhere (following a forward to it); null when no lead is stored under this id. */
+  erase(quarantineMs: number): Promise<ErasureReceipt | null>;
+  /** Empties this id's object for another lead's erasure, and marks it until `until`. */
+  eraseHere(until: number): Promise<void>;
+  /** What the lead's object keeps besides its view and events: merged ids, queued news. */
+  exportExtras(): Promise<LeadExtras | null>;
   level(now?: number): Promise<LevelSummary | null>;
   view(now?: number): Promise<LeadView | null>;
   events(limit: number, cursor: EventCursor | null, now?: number): Promise<EventsPage | null>;
@@ -51,6 +59,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   readonly #retention: Retention;
   readonly #limit: RateLimit;
   readonly #reads: Reads;
+  readonly #erasure: Erasure;
   #lock: Promise<unknown> = Promise.resolve();
   /** The alarm sets due times exactly; batches only ever bring them forward. */
   #inAlarm = false;
@@ -83,6 +92,17 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     this.#retention = new Retention(this.#store, this.#scoring, this.#timers, this.#model, Number(env.RAW_RETENTION_DAYS ?? 400) * DAY_MS);
     this.#limit = new RateLimit(this.#store, Number(env.VISITOR_EVENTS_PER_MINUTE ?? 120));
     this.#reads = new Reads(this.#store, this.#scoring, this.#model);
+    this.#erasure = new Erasure(this.#store, {
+      key: () => this.#store.meta('key')!,
+      publicId: () => this.#reads.publicId(),
+      eraseOther: (key, until) => leadStub(this.env, key).eraseHere(until),
+      unindex: (keys) => unindex(this.env.INDEX, keys),
+      stopAlarm: async () => {
+        this.#scoring.reset();
+        this.#timers.reset();
+        await ctx.storage.deleteAlarm();
+      },
+    });
     // Its only use: read the alarm once, and mark a lead scored under an older model for the alarm to
     // rescore (never on a read).
     void ctx.blockConcurrencyWhile(async () => {
@@ -124,6 +144,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
 
   async #ingest(input: IngestInput): Promise<IngestResult | typeof FORWARD> {
     if (this.#forwardTo()) return FORWARD; // merged away while this batch waited for the lock
+    if (this.#erasure.quarantined(input.receivedAt)) return { ok: false, refused: 'erased', dropped: input.events.length };
     if (input.source === 'public') {
       const retryAfter = this.#limit.take('visitor', input.events.length, input.receivedAt);
       if (retryAfter) return { ok: false, refused: 'rate_limited', retryAfter };
@@ -239,7 +260,28 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   }
 
   handOver(into: string, afterSeq: number, source: KeyKind): Promise<AbsorbResult> {
-    return this.#exclusive(async () => this.#merge.handOver(into, afterSeq, source));
+    // An erased id has nothing to give, and joins nobody while in quarantine.
+    return this.#exclusive(async () => (this.#erasure.quarantined(Date.now()) ? { accepted: false } : this.#merge.handOver(into, afterSeq, source)));
+  }
+
+  async erase(quarantineMs: number): Promise<ErasureReceipt | null> {
+    const fwd = this.#forwardTo();
+    if (fwd) return leadStub(this.env, fwd).erase(quarantineMs);
+    return this.#exclusive(async () => (this.#store.exists && this.#store.meta('key') ? this.#erasure.erase(Date.now(), quarantineMs) : null));
+  }
+
+  eraseHere(until: number): Promise<void> {
+    return this.#exclusive(() => this.#erasure.eraseHere(until));
+  }
+
+  async exportExtras(): Promise<LeadExtras | null> {
+    const fwd = this.#forwardTo();
+    if (fwd) return leadStub(this.env, fwd).exportExtras();
+    if (!this.#scoring.exists) return null;
+    return {
+      mergedIds: this.#store.allAliases().map(idOfKey),
+      queued: this.#store.outbox().map((r) => ({ destination: r.dest, kind: r.kind, payload: JSON.parse(r.payload) as unknown, attempts: r.attempts, lastError: r.lastError })),
+    };
   }
 
   completeHandOver(into: string, lastSeq: number): Promise<AbsorbResult> {

@@ -486,6 +486,39 @@ export class Store {
 
   // --- the whole lead ---------------------------------------------------------------------------------------
 
+  /** Every id merged into this lead, all pages. */
+  allAliases(): string[] {
+    const out: string[] = [];
+    for (let page = this.aliasPage('', 500); page.length; page = this.aliasPage(page[page.length - 1], 500)) out.push(...page);
+    return out;
+  }
+
+  /**
+   * Erasure: every table of this object goes (events, ledger sources, timers, queued news, identity), leaving
+   * one row: until when events for this id are dropped. The alarm is the caller's to delete.
+   */
+  erase(quarantineUntil: number): void {
+    for (const { name } of this.#all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'")) {
+      this.#sql.exec(`DROP TABLE IF EXISTS "${name}"`);
+    }
+    this.#sql.exec('CREATE TABLE erased (until INTEGER NOT NULL)');
+    this.#sql.exec('INSERT INTO erased (until) VALUES (?)', quarantineUntil);
+    this.#ready = false;
+    this.#meta = null;
+  }
+
+  /** Until when this id's events are dropped (an erased lead), if they are. */
+  erasedUntil(): number | undefined {
+    if (this.#ready) return undefined;
+    if (!this.#one("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'erased'")) return undefined;
+    return this.#one<{ until: number }>('SELECT until FROM erased')?.until;
+  }
+
+  /** The quarantine is over: the id may start a new lead. */
+  endQuarantine(): void {
+    this.#sql.exec('DROP TABLE IF EXISTS erased');
+  }
+
   /**
    * After a merge handed this lead's history to another: everything but who it is and where it forwards.
    */

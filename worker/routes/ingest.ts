@@ -87,18 +87,22 @@ async function ingest(c: C, caller: Caller, messages: SegmentMessage[], batchSen
       leadStub(c.env, d.target).ingest({ key: d.target, events: d.events, aliases: d.aliases, receivedAt, source: caller.kind }),
     ),
   );
-  const limited = results.filter((r): r is Extract<IngestResult, { ok: false }> => !r.ok);
+  const limited = results.filter((r): r is Extract<IngestResult, { refused: 'rate_limited' }> => !r.ok && r.refused === 'rate_limited');
   if (limited.length) {
     const retryAfter = Math.max(...limited.map((r) => r.retryAfter));
     fail(429, 'rate_limited', `too many events from this visitor; retry after ${retryAfter} s`, { retryAfter }, { 'Retry-After': String(retryAfter) });
   }
-  const ok = results as Extract<IngestResult, { ok: true }>[];
+  type Stored = Extract<IngestResult, { ok: true }>;
+  const ok = results.filter((r): r is Stored => r.ok);
+  // Events for an erased lead's ids are dropped while its quarantine lasts.
+  const erased = results.reduce((n, r) => n + (!r.ok && r.refused === 'erased' ? r.dropped : 0), 0);
   const sum = (k: 'accepted' | 'duplicates' | 'archived') => ok.reduce((s, r) => s + r[k], 0);
   // The visitor: the lead holding the request's anonymous id (a site-key request has exactly one). A server
   // batch is answered with its first lead, and all of them in `leads`.
   const anon = normalized.find((n) => n.anonymousId)?.anonymousId;
   const mineAt = deliveries.findIndex((d) => anon && (d.target === anonKey(anon) || d.aliases.includes(anonKey(anon))));
-  const mine = mineAt >= 0 ? ok[mineAt] : caller.kind === 'secret' ? ok[0] : undefined;
+  const at = mineAt >= 0 ? results[mineAt] : caller.kind === 'secret' ? ok[0] : undefined;
+  const mine = at?.ok ? at : undefined;
   const body: Record<string, unknown> = {
     success: true,
     accepted: sum('accepted'),
@@ -106,6 +110,7 @@ async function ingest(c: C, caller: Caller, messages: SegmentMessage[], batchSen
     ignored: messages.length - scored.length,
   };
   if (sum('archived')) body.archived = sum('archived');
+  if (erased) body.erased = erased;
   if (mine) {
     body.lead = caller.kind === 'public' ? { level: mine.lead.level, levelName: mine.lead.levelName } : mine.lead;
     body.previousLevel = mine.previousLevel;

@@ -6,7 +6,9 @@ import { leadStub } from '../lead/index.js';
 import { fail, invalid } from '../errors.js';
 import { QUEUE_ORDERS, queryQueue, type QueueOrder } from '../lead-index.js';
 import type { Problem } from '../../shared/validate.js';
-import { anonKey, candidateKeys } from '../identity.js';
+import { anonKey, candidateKeys, idOfKey } from '../identity.js';
+import { DAY_MS } from '../../shared/limits.js';
+import type { EventCursor, EventsPage } from '../../shared/api.js';
 import { activeModel } from '../model.js';
 import { contentFor, treatmentFor } from '../site.js';
 import { MAX_ID_LENGTH } from '../../shared/limits.js';
@@ -114,6 +116,52 @@ export const leadRoutes = new Hono<{ Bindings: Env }>()
     for (const key of candidateKeys(id)) {
       const view = await leadStub(c.env, key).view();
       if (view) return c.json({ ...view, treatment: treatmentFor(view.level) });
+    }
+    fail(404, 'lead_not_found', `no lead is known by "${id}" (userId, email or anonymousId)`);
+  })
+  .delete('/:id', async (c) => {
+    const caller = authenticate(c);
+    requireSecret(caller, 'erasing a lead');
+    const id = c.req.param('id');
+    checkId(id);
+    const days = Number(c.env.ERASURE_QUARANTINE_DAYS ?? 30);
+    const quarantineMs = (Number.isFinite(days) && days >= 0 ? days : 30) * DAY_MS;
+    for (const key of candidateKeys(id)) {
+      const receipt = await leadStub(c.env, key).erase(quarantineMs);
+      if (receipt) {
+        return c.json({
+          erased: true,
+          id: receipt.id,
+          ids: receipt.keys.map(idOfKey),
+          events: receipt.events,
+          erasedAt: new Date(receipt.erasedAt).toISOString(),
+          quarantineUntil: new Date(receipt.quarantineUntil).toISOString(),
+        });
+      }
+    }
+    fail(404, 'lead_not_found', `no lead is known by "${id}" (userId, email or anonymousId)`);
+  })
+  .get('/:id/export', async (c) => {
+    const caller = authenticate(c);
+    requireSecret(caller, 'exporting a lead');
+    const id = c.req.param('id');
+    checkId(id);
+    for (const key of candidateKeys(id)) {
+      const stub = leadStub(c.env, key);
+      const view = await stub.view();
+      if (!view) continue;
+      // Everything kept about the lead: its read (scores, reasons, history), every event with its points and
+      // reasons, the ids merged into it and the news still queued about it.
+      const events: unknown[] = [];
+      let cursor: EventCursor | null = null;
+      do {
+        const page: EventsPage | null = await stub.events(500, cursor);
+        if (!page) break;
+        events.push(...page.events);
+        cursor = page.next;
+      } while (cursor);
+      const extras = await stub.exportExtras();
+      return c.json({ exportedAt: new Date().toISOString(), lead: view, events, ...extras });
     }
     fail(404, 'lead_not_found', `no lead is known by "${id}" (userId, email or anonymousId)`);
   })
