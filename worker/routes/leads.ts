@@ -24,6 +24,16 @@ const toCursor = (value: unknown) =>
 const fromCursor = (s: string): unknown =>
   JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0))));
 
+/** The lead a secret-key route is about: the caller must hold a secret key, and the id must be one. */
+function leadIdFor(c: Context<{ Bindings: Env }>, what: string): string {
+  requireSecret(authenticate(c), what);
+  const id = c.req.param('id') ?? '';
+  checkId(id);
+  return id;
+}
+
+const notFound = (id: string): never => fail(404, 'lead_not_found', `no lead is known by "${id}" (userId, email or anonymousId)`);
+
 const encodeCursor = (c: { ts: number; id: string }) => toCursor([c.ts, c.id]);
 function decodeCursor(s: string): { ts: number; id: string } {
   try {
@@ -109,21 +119,15 @@ async function queue(c: Context<{ Bindings: Env }>) {
 export const leadRoutes = new Hono<{ Bindings: Env }>()
   .get('/', queue)
   .get('/:id', async (c) => {
-    const caller = authenticate(c);
-    requireSecret(caller, 'reading a lead');
-    const id = c.req.param('id');
-    checkId(id);
+    const id = leadIdFor(c, 'reading a lead');
     for (const key of candidateKeys(id)) {
       const view = await leadStub(c.env, key).view();
       if (view) return c.json({ ...view, treatment: treatmentFor(view.level) });
     }
-    fail(404, 'lead_not_found', `no lead is known by "${id}" (userId, email or anonymousId)`);
+    notFound(id);
   })
   .delete('/:id', async (c) => {
-    const caller = authenticate(c);
-    requireSecret(caller, 'erasing a lead');
-    const id = c.req.param('id');
-    checkId(id);
+    const id = leadIdFor(c, 'erasing a lead');
     const days = Number(c.env.ERASURE_QUARANTINE_DAYS ?? 30);
     const quarantineMs = (Number.isFinite(days) && days >= 0 ? days : 30) * DAY_MS;
     for (const key of candidateKeys(id)) {
@@ -139,13 +143,10 @@ export const leadRoutes = new Hono<{ Bindings: Env }>()
         });
       }
     }
-    fail(404, 'lead_not_found', `no lead is known by "${id}" (userId, email or anonymousId)`);
+    notFound(id);
   })
   .get('/:id/export', async (c) => {
-    const caller = authenticate(c);
-    requireSecret(caller, 'exporting a lead');
-    const id = c.req.param('id');
-    checkId(id);
+    const id = leadIdFor(c, 'exporting a lead');
     for (const key of candidateKeys(id)) {
       const stub = leadStub(c.env, key);
       const view = await stub.view();
@@ -163,13 +164,10 @@ export const leadRoutes = new Hono<{ Bindings: Env }>()
       const extras = await stub.exportExtras();
       return c.json({ exportedAt: new Date().toISOString(), lead: view, events, ...extras });
     }
-    fail(404, 'lead_not_found', `no lead is known by "${id}" (userId, email or anonymousId)`);
+    notFound(id);
   })
   .get('/:id/events', async (c) => {
-    const caller = authenticate(c);
-    requireSecret(caller, 'reading a lead’s events');
-    const id = c.req.param('id');
-    checkId(id);
+    const id = leadIdFor(c, 'reading a lead’s events');
     const limitRaw = c.req.query('limit') ?? '50';
     const limit = Number(limitRaw);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) fail(400, 'invalid_limit', `limit must be a whole number from 1 to 500 (got "${limitRaw}")`);
@@ -179,7 +177,7 @@ export const leadRoutes = new Hono<{ Bindings: Env }>()
       const page = await leadStub(c.env, key).events(limit, cursor);
       if (page) return c.json({ events: page.events, nextCursor: page.next ? encodeCursor(page.next) : null });
     }
-    fail(404, 'lead_not_found', `no lead is known by "${id}" (userId, email or anonymousId)`);
+    notFound(id);
   });
 
 /**
