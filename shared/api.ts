@@ -16,6 +16,8 @@ export interface IngestInput {
   receivedAt: number;
   /** Who asked: site-key writes are rate limited per visitor and may not merge two known leads. */
   source: KeyKind;
+  /** A site-key request's visitor (its anonymousId): the rate limit's bucket. */
+  visitor?: string;
 }
 
 export interface LevelSummary {

@@ -136,12 +136,19 @@ export function normalizePath(path: string): string {
 }
 
 /**
- * Dedupe per source kind: a site-key message's id is stored in a namespace of its own, so a stranger holding
- * the public key cannot send a page view under the id a server message will carry and have the real one
- * dropped as "a duplicate". Reads show the id as sent, and where it came from.
+ * Dedupe per source kind: each kind of key stores its messageIds in a namespace of its own, so a stranger holding
+ * the public key cannot send a page view under the id a server message will carry and have the real one dropped
+ * as "a duplicate". Reads show the id as sent, and where it came from. (Rows stored before the namespaces have
+ * bare ids: they read as the server's.)
  */
-const SITE_ID = 'site:';
-export const storedMessageId = (id: string, source: 'public' | 'secret') => (source === 'public' ? SITE_ID + id : id);
+const NAMESPACES = { public: 'site:', secret: 'srv:' } as const;
+export const storedMessageId = (id: string, source: 'public' | 'secret') => NAMESPACES[source] + id;
+/** Two leads' events under one stored id, kept apart when the leads merge: no sent id can take this form. */
+export const mergedMessageId = (stored: string, from: string) => `merged:${encodeURIComponent(from)}:${stored}`;
 export function sentMessageId(stored: string): { messageId: string; source: 'site' | 'server' } {
-  return stored.startsWith(SITE_ID) ? { messageId: stored.slice(SITE_ID.length), source: 'site' } : { messageId: stored, source: 'server' };
+  let id = stored;
+  if (id.startsWith('merged:')) id = id.slice(id.indexOf(':', 7) + 1); // merged:<encoded lead key>:<stored>
+  if (id.startsWith(NAMESPACES.public)) return { messageId: id.slice(NAMESPACES.public.length), source: 'site' };
+  if (id.startsWith(NAMESPACES.secret)) return { messageId: id.slice(NAMESPACES.secret.length), source: 'server' };
+  return { messageId: id, source: 'server' };
 }

@@ -122,7 +122,7 @@ describe('normalizeMessage', () => {
   it('gives id-less messages a random id (never one a stranger could predict from the content), and finds the email that identifies', () => {
     const a = normalizeMessage({ type: 'identify', anonymousId: 'x', traits: { email: ' Ann@Example.com ' } }, { receivedAt, keyKind: 'secret' });
     const b = normalizeMessage({ type: 'identify', anonymousId: 'x', traits: { email: ' Ann@Example.com ' } }, { receivedAt, keyKind: 'secret' });
-    expect(a.event.messageId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(sentMessageId(a.event.messageId).messageId).toMatch(/^[0-9a-f-]{36}$/);
     expect(a.event.messageId).not.toBe(b.event.messageId);
     expect(a.email).toBe('ann@example.com');
   });

@@ -3,6 +3,7 @@
  * inflate or take over someone else's lead. Each is refused or goes nowhere, and a control request succeeds.
  */
 import { describe, expect, it } from 'vitest';
+import { clientAddress } from '../../worker/routes/ingest.js';
 import { LOCAL_PAGE, SECRET, browserBatch, call, readLead, serverBatch, signUserId, uid } from './helpers.js';
 
 const lead = async (id: string) => (await readLead(id)).json<any>();
@@ -181,4 +182,66 @@ describe('limits decided before anything is stored', () => {
     // Split, it goes through.
     expect((await serverBatch(users.slice(0, 20).map((userId) => ({ type: 'page', userId, messageId: uid('m'), properties: { path: '/' } })))).status).toBe(200);
   }, 30_000);
+});
+
+describe('a site-key request reaches one lead (review findings)', () => {
+  it('two form emails in one request are refused, naming the second; neither lead is touched', async () => {
+    const anon = uid('a');
+    const [e1, e2] = [`${uid('one')}@example.com`, `${uid('two')}@example.com`];
+    const form = (email: string) => ({ type: 'track', anonymousId: anon, messageId: uid('m'), event: 'Form Submitted', properties: { kind: 'demo_request', email } });
+    const res = await browserBatch([form(e1), form(e2)]);
+    expect(res.status).toBe(400);
+    expect((await res.json<any>()).problems[0].path).toBe('batch[1]');
+    expect((await readLead(e1)).status).toBe(404);
+    expect((await readLead(e2)).status).toBe(404);
+    expect((await readLead(anon)).status).toBe(404);
+  });
+
+  it('strangers claiming a lead’s email cannot use up its own visitor’s allowance', async () => {
+    const email = `${uid('victim')}@example.com`;
+    const victim = uid('a');
+    await browserBatch([{ type: 'identify', anonymousId: victim, messageId: uid('m'), traits: { email } }]);
+    // Five strangers, each claiming the email with 30 events: 150 events into the lead, over the per-visitor
+    // limit of 120 (it counted per lead once, so the victim's own browser was then refused).
+    for (let i = 0; i < 5; i++) {
+      const stranger = uid('claim');
+      const pages = Array.from({ length: 29 }, () => ({ type: 'page', anonymousId: stranger, messageId: uid('m'), properties: { path: '/' } }));
+      expect((await browserBatch([{ type: 'identify', anonymousId: stranger, messageId: uid('m'), traits: { email } }, ...pages])).status).toBe(200);
+    }
+    const own = await browserBatch([{ type: 'page', anonymousId: victim, messageId: uid('m'), properties: { path: '/pricing' } }]);
+    expect(own.status).toBe(200);
+  }, 60_000);
+
+  it('an email-shaped userId is refused under a site key even with a valid proof', async () => {
+    const email = `${uid('ceo')}@bigcorp.example`;
+    await serverBatch([{ type: 'track', userId: email, messageId: uid('m'), event: 'Form Submitted', properties: { kind: 'demo_request' } }]);
+    const before = await lead(email);
+    const userId = ` ${email.toUpperCase()}`;
+    const res = await browserBatch([{ type: 'identify', anonymousId: uid('a'), userId, messageId: uid('m'), context: { userHash: await signUserId(userId) } }]);
+    expect(res.status).toBe(403);
+    expect((await res.json<any>()).problems[0].path).toBe('batch[0].userId');
+    expect(await lead(email)).toEqual(before);
+  });
+
+  it('a server messageId shaped like a site one does not collide with it', async () => {
+    const email = `${uid('v')}@example.com`;
+    const anon = uid('a');
+    const id = uid('x');
+    await browserBatch([
+      { type: 'identify', anonymousId: anon, messageId: uid('m'), traits: { email } },
+      { type: 'page', anonymousId: anon, messageId: id, properties: { path: '/' } },
+    ]);
+    const res = await serverBatch([{ type: 'track', userId: email, messageId: `site:${id}`, event: 'Unsubscribed' }]);
+    expect(await res.json<any>()).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(await lead(email)).toMatchObject({ doNotContact: true });
+  });
+
+  it('the per-address limit keys IPv6 by its /64 and needs an address', () => {
+    expect(clientAddress('2001:db8:85a3:0042:1000:8a2e:0370:7334')).toBe('2001:db8:85a3:42::/64');
+    expect(clientAddress('2001:db8:85a3:42::1')).toBe('2001:db8:85a3:42::/64');
+    expect(clientAddress('2001:db8::7334')).toBe('2001:db8:0:0::/64');
+    expect(clientAddress('203.0.113.9')).toBe('203.0.113.9');
+    expect(clientAddress(undefined)).toBeUndefined();
+    expect(clientAddress('')).toBeUndefined();
+  });
 });

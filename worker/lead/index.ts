@@ -146,7 +146,8 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     if (this.#forwardTo()) return FORWARD; // merged away while this batch waited for the lock
     if (this.#erasure.quarantined(input.receivedAt)) return { ok: false, refused: 'erased', dropped: input.events.length };
     if (input.source === 'public') {
-      const retryAfter = this.#limit.take('visitor', input.events.length, input.receivedAt);
+      // Per browser visitor, not per lead: strangers claiming this lead's email cannot use up its own visitor's allowance.
+      const retryAfter = this.#limit.take(`visitor:${input.visitor ?? ''}`, input.events.length, input.receivedAt);
       if (retryAfter) return { ok: false, refused: 'rate_limited', retryAfter };
     }
     if (!this.#store.meta('key')) this.#store.setMeta('key', input.key);
@@ -245,7 +246,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
           if (this.#scoring.stale) this.#migrate(now);
           else this.#timers.clear('migrate');
         } else if (t.kind === 'compact' && !this.#scoring.stale) this.#retention.compact(now);
-        else if (t.kind === 'merge') await this.#merge.merge(t.key, (t.payload ?? 'secret') as KeyKind);
+        else if (t.kind === 'merge') await this.#merge.merge(t.key, (t.payload ?? 'public') as KeyKind);
         else if (t.kind === 'score') this.#timers.clear('score');
       }
       if (this.#forwardTo()) return;

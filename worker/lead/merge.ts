@@ -12,7 +12,7 @@
  */
 import type { AbsorbResult } from '../../shared/api.js';
 import type { KeyKind } from '../../shared/api.js';
-import type { LeadEvent } from '../../shared/events.js';
+import { mergedMessageId, type LeadEvent } from '../../shared/events.js';
 import { Store } from './store.js';
 import type { Timers } from './timers.js';
 
@@ -96,7 +96,7 @@ export class Merge {
     return events.map((e) => {
       const s = stored.get(e.messageId);
       const same = !s || s.body === '' || (s.body === Store.body(e) && Math.abs(s.ts - e.timestamp) <= SAME_MESSAGE_MS);
-      return same ? e : { ...e, messageId: `${e.messageId}@${from}` };
+      return same ? e : { ...e, messageId: mergedMessageId(e.messageId, from) };
     });
   }
 

@@ -20,6 +20,8 @@ export class RateLimit {
     const b = this.store.bucket(name);
     const tokens = b ? Math.min(cap, b.tokens + Math.max(0, now - b.at) * rate) : cap;
     if (n <= tokens) {
+      // A bucket untouched for a while is full again: its row can go (one per visitor otherwise piles up).
+      if (!b) this.store.dropBucketsBefore(now - 2 * 60_000);
       this.store.setBucket(name, tokens - n, now);
       return 0;
     }

@@ -474,6 +474,10 @@ export class Store {
 
   // --- buckets: rate limits that survive evictions ----------------------------------------------------------
 
+  dropBucketsBefore(at: number): void {
+    if (this.#ready) this.#sql.exec('DELETE FROM buckets WHERE at < ?', at);
+  }
+
   bucket(name: string): { tokens: number; at: number } | undefined {
     if (!this.#ready) return undefined;
     return this.#one<{ tokens: number; at: number }>('SELECT tokens, at FROM buckets WHERE name = ?', name);

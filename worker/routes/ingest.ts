@@ -5,7 +5,7 @@
 import { Hono, type Context } from 'hono';
 import type { IngestResult } from '../../shared/api.js';
 import { SERVER_EVENTS, type SegmentMessage } from '../../shared/events.js';
-import { normalizeMessage } from '../../shared/normalize.js';
+import { normalizeEmail, normalizeMessage } from '../../shared/normalize.js';
 import { checkBatch, checkSingle, formatProblems, IGNORED_TYPES, type Problem } from '../../shared/validate.js';
 import { authenticate, type Caller } from '../auth.js';
 import { userHashValid } from '../identity-proof.js';
@@ -27,8 +27,22 @@ type C = Context<{ Bindings: Env }>;
  */
 const LEADS_PER_REQUEST = 1_000;
 
-/** The client address a site-key request came from (Cloudflare sets it; a local run may have none). */
-const clientAddress = (c: C) => c.req.header('CF-Connecting-IP') ?? 'unknown';
+/**
+ * The client address a site-key request is limited by: Cloudflare's CF-Connecting-IP, an IPv6 address by its /64
+ * (one subscriber commonly holds a whole /64). None (a local run without the header): no per-address limit,
+ * rather than one bucket shared by everyone.
+ */
+export function clientAddress(header: string | undefined): string | undefined {
+  const ip = header?.trim();
+  if (!ip) return undefined;
+  if (!ip.includes(':')) return ip;
+  // Expand "::" to find the first four groups.
+  const [head, tail = ''] = ip.toLowerCase().split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t] : h;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
 
 /**
  * What a site key may write, decided before anything is stored. A site key is public, so each rule is a
@@ -53,6 +67,8 @@ async function checkSiteKeyRequest(c: C, caller: Caller, messages: SegmentMessag
     messages.map(async (m, i): Promise<Problem | undefined> => {
       const userId = m.userId === undefined || m.userId === null ? '' : String(m.userId);
       if (userId.trim() === '') return undefined;
+      // An email-shaped userId names the email's lead: a site key identifies by email only through traits or a form.
+      if (normalizeEmail(userId)) return { path: `${paths[i]}.userId`, reason: 'a userId sent with a site key may not be an email address; send the email in traits (it links this visitor to the email’s lead)' };
       const hash = (m.context as { userHash?: unknown } | undefined)?.userHash;
       const path = `${paths[i]}.context.userHash`;
       if (!identitySecret) return { path: `${paths[i]}.userId`, reason: 'this collector has no IDENTITY_SECRET, so a site key cannot write a userId; identify the user from your server with a secret key' };
@@ -64,7 +80,10 @@ async function checkSiteKeyRequest(c: C, caller: Caller, messages: SegmentMessag
   if (problems.length) fail(403, 'identity_unverified', formatProblems(problems), { problems });
   // Last, so a refused request does not use up the address's allowance.
   const limiter = c.env.ADDRESS_LIMIT;
-  if (limiter && !(await limiter.limit({ key: `${caller.key}|${clientAddress(c)}` })).success) {
+  const address = clientAddress(c.req.header('CF-Connecting-IP'));
+  // The limiter failing must not take ingest down with it: the per-visitor limit still holds.
+  const allowed = limiter && address ? await limiter.limit({ key: `${caller.key}|${address}` }).then((r) => r.success, () => true) : true;
+  if (!allowed) {
     fail(429, 'rate_limited', `too many requests from this address for this site key; retry after ${ADDRESS_WINDOW_S} s`, { retryAfter: ADDRESS_WINDOW_S }, { 'Retry-After': String(ADDRESS_WINDOW_S) });
   }
 }
@@ -78,13 +97,20 @@ async function ingest(c: C, caller: Caller, messages: SegmentMessage[], batchSen
   const scored = messages.filter((m) => !(IGNORED_TYPES as readonly string[]).includes(m.type));
   const normalized = scored.map((m) => normalizeMessage(m, { receivedAt, batchSentAt, keyKind: caller.kind }));
   const deliveries = [...route(normalized, caller.kind === 'secret').values()];
+  if (caller.kind === 'public' && deliveries.length > 1) {
+    // One visitor, one lead: a site-key request may link its visitor to one email (or one proven userId), never
+    // write into several leads — a stranger could otherwise touch a thousand leads per request, and a refusal by
+    // one of them would not undo the others.
+    const i = scored.findIndex((_, k) => deliveries[1].events.includes(normalized[k].event));
+    invalid([{ path: `${paths[messages.indexOf(scored[i])]}`, reason: 'a site-key request writes to its visitor’s lead only: it names a second email or userId' }]);
+  }
   const budget = Number(c.env.LEADS_PER_REQUEST) || LEADS_PER_REQUEST;
   if (deliveries.length > budget) {
     fail(413, 'too_many_leads', `this request addresses ${deliveries.length} leads; at most ${budget} per request (each is a call to its lead): split the batch`, { leads: deliveries.length, limit: budget });
   }
   const results = await Promise.all(
     deliveries.map((d) =>
-      leadStub(c.env, d.target).ingest({ key: d.target, events: d.events, aliases: d.aliases, receivedAt, source: caller.kind }),
+      leadStub(c.env, d.target).ingest({ key: d.target, events: d.events, aliases: d.aliases, receivedAt, source: caller.kind, visitor: caller.kind === 'public' ? String(messages[0].anonymousId) : undefined }),
     ),
   );
   const limited = results.filter((r): r is Extract<IngestResult, { refused: 'rate_limited' }> => !r.ok && r.refused === 'rate_limited');
