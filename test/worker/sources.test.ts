@@ -131,6 +131,15 @@ describe('POST /v1/sources/sendgrid', () => {
     expect((await readLead(email)).status).toBe(404);
   });
 
+  it('a delivery over 1 MB is 413, stored nothing', async () => {
+    const email = mail();
+    const big = [{ email, timestamp: now(), event: 'open', sg_message_id: 'big', padding: 'x'.repeat(1100 * 1024) }];
+    const res = await postSendgrid(big);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: 'payload_too_large', message: expect.stringContaining('email-service webhook') });
+    expect((await readLead(email)).status).toBe(404);
+  });
+
   it('a signed body that is not an event array is 400', async () => {
     const res = await postSendgrid({ event: 'open', email: mail() });
     expect(res.status).toBe(400);
