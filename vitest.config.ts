@@ -4,6 +4,19 @@ import { defineConfig } from 'vitest/config';
 // The lead index's schema, applied to the tests' local D1 before the Worker tests run (by the tests that read it).
 const indexMigrations = await readD1Migrations('./migrations');
 
+// Test-only email-service settings (test/worker/sources.test.ts): a SendGrid key pair made fresh for each run with
+// WebCrypto (the tests sign with its private half, as SendGrid signs with its own), a Mailgun signing key and
+// Postmark credentials that exist nowhere else.
+const sendgridPair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+const base64 = (buf: ArrayBuffer) => Buffer.from(buf).toString('base64');
+const sourceBindings = {
+  SENDGRID_WEBHOOK_PUBLIC_KEY: base64(await crypto.subtle.exportKey('spki', sendgridPair.publicKey)),
+  TEST_SENDGRID_PRIVATE_KEY: base64(await crypto.subtle.exportKey('pkcs8', sendgridPair.privateKey)),
+  MAILGUN_WEBHOOK_SIGNING_KEY: 'test-only-mailgun-signing-key',
+  POSTMARK_WEBHOOK_USER: 'postmark-test',
+  POSTMARK_WEBHOOK_PASSWORD: 'test-only-postmark-password',
+};
+
 export default defineConfig({
   test: {
     projects: [
@@ -15,7 +28,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
-              bindings: { ENVIRONMENT: 'development', DEMO_MODE: 'true', VISITOR_EVENTS_PER_MINUTE: '120', INDEX_MIGRATIONS: indexMigrations },
+              bindings: { ENVIRONMENT: 'development', DEMO_MODE: 'true', VISITOR_EVENTS_PER_MINUTE: '120', INDEX_MIGRATIONS: indexMigrations, ...sourceBindings },
               // The per-address limit, lowered so its test needs few requests (every other request of the tests
               // comes from an address of its own: helpers.ts).
               ratelimits: { ADDRESS_LIMIT: { simple: { limit: 40, period: 60 } } },

@@ -12,7 +12,7 @@ import { HTTPException } from 'hono/http-exception';
 import { fail } from './errors.js';
 
 /** Reads a stream whole, refusing it as soon as it is over `limit` bytes. */
-async function readLimited(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+async function readLimited(stream: ReadableStream<Uint8Array>, limit: number, limitText: string): Promise<Uint8Array> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -22,7 +22,7 @@ async function readLimited(stream: ReadableStream<Uint8Array>, limit: number): P
       if (done) break;
       size += value.byteLength;
       if (size > limit) {
-        fail(413, 'payload_too_large', `request body is over ${limit / 1024} KB; the limit is 500 KB per batch (and 32 KB per message)`, { limit });
+        fail(413, 'payload_too_large', `request body is over ${limit / 1024} KB; ${limitText}`, { limit });
       }
       chunks.push(value);
     }
@@ -68,10 +68,15 @@ function feed(raw: ReadableStream<Uint8Array>, encoding: string | undefined): { 
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
-/** The parsed body and its size in bytes as received (after decompression). */
-export async function readJson(req: Request, limit = SEGMENT_MAX_BATCH_BYTES): Promise<{ json: unknown; bytes: number }> {
+const SEGMENT_LIMITS = 'the limit is 500 KB per batch (and 32 KB per message)';
+
+/**
+ * The body as UTF-8 text, exactly as sent (after decompression): what a webhook signature is computed over.
+ * `limitText` says the limit to a client refused for size.
+ */
+export async function readText(req: Request, limit = SEGMENT_MAX_BATCH_BYTES, limitText = SEGMENT_LIMITS): Promise<{ text: string; bytes: number }> {
   const declared = Number(req.headers.get('Content-Length') ?? '0');
-  if (declared > limit * 4) fail(413, 'payload_too_large', `request body is ${declared} bytes; the limit is 500 KB per batch`, { limit });
+  if (declared > limit * 4) fail(413, 'payload_too_large', `request body is ${declared} bytes; ${limitText}`, { limit });
   const encoding = req.headers.get('Content-Encoding')?.trim().toLowerCase();
   if (encoding && encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') {
     fail(415, 'unsupported_encoding', `Content-Encoding "${encoding.slice(0, 40)}" is not supported; send gzip or no encoding`);
@@ -80,7 +85,7 @@ export async function readJson(req: Request, limit = SEGMENT_MAX_BATCH_BYTES): P
   if (req.body) {
     const body = feed(req.body, encoding);
     try {
-      bytes = await readLimited(body.stream, limit);
+      bytes = await readLimited(body.stream, limit, limitText);
     } catch (err) {
       await body.stop();
       if (err instanceof HTTPException) throw err;
@@ -94,9 +99,15 @@ export async function readJson(req: Request, limit = SEGMENT_MAX_BATCH_BYTES): P
     // Replacing bad bytes with U+FFFD would store ids and names that are not what the client meant.
     fail(400, 'invalid_body', `the body is not UTF-8 text${encoding ? ` once decompressed (${encoding})` : ''}; send JSON in UTF-8`);
   }
+  return { text, bytes: bytes.byteLength };
+}
+
+/** The parsed body and its size in bytes as received (after decompression). */
+export async function readJson(req: Request, limit = SEGMENT_MAX_BATCH_BYTES): Promise<{ json: unknown; bytes: number }> {
+  const { text, bytes } = await readText(req, limit);
   if (!text.trim()) fail(400, 'invalid_body', 'the body is empty; send a JSON object');
   try {
-    return { json: JSON.parse(text), bytes: bytes.byteLength };
+    return { json: JSON.parse(text), bytes };
   } catch (err) {
     fail(400, 'invalid_json', `the body is not JSON: ${(err as Error).message}`);
   }

@@ -30,4 +30,15 @@ export interface Env extends Cloudflare.Env {
   ERASURE_QUARANTINE_DAYS?: string;
   /** Events a visitor may send per minute with a site key before 429 (default 120). */
   VISITOR_EVENTS_PER_MINUTE?: string;
+  /**
+   * Email-service sources (README, "Email services"); a source whose settings are absent answers 404.
+   * SendGrid's Signed Event Webhook verification key (base64 DER SPKI, as Mail Settings shows it):
+   * `wrangler secret put SENDGRID_WEBHOOK_PUBLIC_KEY`.
+   */
+  SENDGRID_WEBHOOK_PUBLIC_KEY?: string;
+  /** Mailgun's HTTP webhook signing key (HMAC-SHA256 of timestamp + token): `wrangler secret put MAILGUN_WEBHOOK_SIGNING_KEY`. */
+  MAILGUN_WEBHOOK_SIGNING_KEY?: string;
+  /** The HTTP Basic credentials in the webhook URL Postmark calls (`https://user:password@…`); both, as secrets. */
+  POSTMARK_WEBHOOK_USER?: string;
+  POSTMARK_WEBHOOK_PASSWORD?: string;
 }

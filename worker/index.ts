@@ -17,6 +17,7 @@ import { ingestRoutes } from './routes/ingest.js';
 import { leadRoutes, levelRoutes } from './routes/leads.js';
 import { servePage } from './routes/pages.js';
 import { sdkRoutes } from './routes/sdk.js';
+import { sourceRoutes } from './routes/sources.js';
 
 export { Lead } from './lead/index.js';
 
@@ -79,6 +80,8 @@ app.use('/health', keysGate);
 
 app.get('/health', (c) => c.json({ ok: true, service: 'leadlevel', model: activeModel().id, version: activeModel().version }));
 
+// Before ingest: its single-call pattern must not take a source's path.
+app.route('/v1/sources', sourceRoutes);
 app.route('/v1', ingestRoutes);
 app.route('/v1/leads', leadRoutes);
 app.route('/v1/level', levelRoutes);

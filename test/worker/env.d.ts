@@ -10,5 +10,11 @@ declare namespace Cloudflare {
     SITE_ORIGIN?: string;
     DEMO_MODE?: string;
     EDGE_PERSONALIZATION?: string;
+    SENDGRID_WEBHOOK_PUBLIC_KEY?: string;
+    /** The private half of the test run's SendGrid key pair (vitest.config.ts): what SendGrid signs with. */
+    TEST_SENDGRID_PRIVATE_KEY: string;
+    MAILGUN_WEBHOOK_SIGNING_KEY?: string;
+    POSTMARK_WEBHOOK_USER?: string;
+    POSTMARK_WEBHOOK_PASSWORD?: string;
   }
 }
