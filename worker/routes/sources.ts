@@ -85,14 +85,17 @@ async function deliver(c: C, provider: Provider, mapped: Mapped[]) {
   const results = await Promise.all(
     deliveries.map((d) => leadStub(c.env, d.target).ingest({ key: d.target, events: d.events, aliases: d.aliases, receivedAt, source: 'secret' })),
   );
-  const limited = results.filter((r): r is Extract<IngestResult, { ok: false }> => !r.ok);
+  const limited = results.filter((r): r is Extract<IngestResult, { refused: 'rate_limited' }> => !r.ok && r.refused === 'rate_limited');
   if (limited.length) {
     // Not reached for server writes today; a provider retries a 429 later, which is what it should do.
     const retryAfter = Math.max(...limited.map((r) => r.retryAfter));
     fail(429, 'rate_limited', `too many events; retry after ${retryAfter} s`, { retryAfter }, { 'Retry-After': String(retryAfter) });
   }
-  const ok = results as Extract<IngestResult, { ok: true }>[];
+  const ok = results.filter((r): r is Extract<IngestResult, { ok: true }> => r.ok);
+  // An erased lead's email drops the provider's later events during its quarantine.
+  const erased = results.reduce((n, r) => n + (!r.ok && r.refused === 'erased' ? r.dropped : 0), 0);
   return c.json({
+    ...(erased ? { erased } : {}),
     success: true,
     source: provider,
     received: mapped.length,
