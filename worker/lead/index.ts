@@ -2,7 +2,7 @@
  * One Durable Object per lead id: a thin list of RPC methods over capabilities that each own their table —
  * `store` (all the SQL), `scoring` (the engine's incremental Scorer, one commit point), `timers` (due times
  * as rows, one alarm), `outbox` (news for the lead index, delivered with retries), `merge` (identity),
- * `retention` (compaction), `rate-limit` and `reads`.
+ * `retention` (compaction), `rate-limit`, `profile` (traits and accounts) and `reads`.
  *
  * An object whose id was merged into another lead forwards to it (`forward_to`); see merge.ts.
  */
@@ -16,6 +16,7 @@ import { writeIndex, type IndexNews, type IndexRow } from '../lead-index.js';
 import { activeModel } from '../model.js';
 import { Merge, type Giver } from './merge.js';
 import { Outbox } from './outbox.js';
+import { Profile } from './profile.js';
 import { RateLimit } from './rate-limit.js';
 import { Reads } from './reads.js';
 import { Retention } from './retention.js';
@@ -45,6 +46,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   readonly #retention: Retention;
   readonly #limit: RateLimit;
   readonly #reads: Reads;
+  readonly #profile: Profile;
   #lock: Promise<unknown> = Promise.resolve();
   /** The alarm sets due times exactly; batches only ever bring them forward. */
   #inAlarm = false;
@@ -74,6 +76,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     this.#retention = new Retention(this.#store, this.#scoring, this.#timers, this.#model, Number(env.RAW_RETENTION_DAYS ?? 400) * DAY_MS);
     this.#limit = new RateLimit(this.#store, Number(env.VISITOR_EVENTS_PER_MINUTE ?? 120));
     this.#reads = new Reads(this.#store, this.#scoring, this.#model);
+    this.#profile = new Profile(this.#store);
     // Its only use: read the alarm once, and mark a lead scored under an older model for the alarm to
     // rescore (never on a read).
     void ctx.blockConcurrencyWhile(async () => {
@@ -126,6 +129,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     // From here to the return: no await, so the batch commits as one.
     if (!this.#scoring.exists) this.#indexDirty = true;
     const c = this.#scoring.add(input.events, input.receivedAt);
+    this.#profile.note(input.events);
     this.#noteIdentity(joined);
     this.#retention.schedule();
     this.#commitNews(input.receivedAt, joined);
@@ -145,7 +149,10 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   /** One page of a merged lead's history, committed as one. */
   #absorb(from: string, events: IngestInput['events'], aliases: string[]): void {
     const now = Date.now();
-    if (events.length) this.#scoring.add(events, now);
+    if (events.length) {
+      this.#scoring.add(events, now);
+      this.#profile.note(events);
+    }
     if (aliases.length) this.#store.addAliases(aliases, true);
     this.#noteIdentity([from, ...aliases]);
     this.#indexDirty = true;
@@ -253,7 +260,8 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   async view(now = Date.now()): Promise<LeadView | null> {
     const fwd = this.#forwardTo();
     if (fwd) return leadStub(this.env, fwd).view(now);
-    return this.#reads.view(now);
+    const view = this.#reads.view(now);
+    return view && { ...view, ...this.#profile.view() };
   }
 
   async events(limit: number, cursor: EventCursor | null, now = Date.now()): Promise<EventsPage | null> {
