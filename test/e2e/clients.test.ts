@@ -63,11 +63,13 @@ describe('@rudderstack/rudder-sdk-node', () => {
     const client = new RudderAnalytics('sk_dev', { dataPlaneUrl: collector, flushAt: 20, flushInterval: 50, retryCount: 2, logLevel: 'error' });
     const userId = `rud-${randomUUID()}`;
     const ids = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
-    client.identify({ userId, messageId: ids[0], traits: { company: 'Initech' } });
-    client.page({ userId, messageId: ids[1], name: 'Pricing', properties: { path: '/pricing' } });
-    client.screen({ userId, messageId: ids[2], name: 'Home' });
-    client.group({ userId, messageId: ids[3], groupId: 'initech', traits: { plan: 'enterprise' } });
-    client.track({ userId, messageId: ids[4], event: 'Form Submitted', properties: { form: 'Demo', kind: 'demo_request' } });
+    // The library sends a messageId given to it (its types do not list one).
+    const m = (message: Record<string, unknown>) => message as never;
+    client.identify(m({ userId, messageId: ids[0], traits: { company: 'Initech' } }));
+    client.page(m({ userId, messageId: ids[1], name: 'Pricing', properties: { path: '/pricing' } }));
+    client.screen(m({ userId, messageId: ids[2], name: 'Home' }));
+    client.group(m({ userId, messageId: ids[3], groupId: 'initech', traits: { plan: 'enterprise' } }));
+    client.track(m({ userId, messageId: ids[4], event: 'Form Submitted', properties: { form: 'Demo', kind: 'demo_request' } }));
     await client.flush();
     exactlyOnce(await eventsOf(userId), ids);
     const lead = await leadOf(userId);
