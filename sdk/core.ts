@@ -161,13 +161,15 @@ export function create(o: Options): Leadlevel {
       .then(async (res) => {
         if (res.ok) {
           attempt = 0;
+          // Stored, or named in `rejected` (refused for good: sending it again cannot help): forgotten either way.
           forget(ids);
           const r = await res.json();
           setLevel(r.lead?.level, r.content);
         } else if (res.status === 429 || res.status >= 500) {
           throw Number(res.headers.get('Retry-After')) * 1000 || 0;
         } else {
-          // Permanent. When the answer names messages (batch[3]…), only those are dropped; the rest go again.
+          // Permanent (a whole-request refusal such as two visitors in one batch). When the answer names messages
+          // (batch[3]…), only those are dropped; the rest go again.
           const bad = ((await res.json()).problems ?? []).map((p: { path: string }) => ids[p.path.match(/^batch\[(\d+)/)?.[1] as never]);
           forget(bad.filter(Boolean).length ? bad : ids);
           ids.forEach((id) => sending.delete(id));

@@ -2,7 +2,7 @@
  * What the lead object answers, and what the API, webhooks and the dashboard show of a lead: one set of types
  * for all of them.
  */
-import type { LeadEvent } from './events.js';
+import type { JsonObject, JsonValue, LeadEvent } from './events.js';
 
 /** Who sent a write: a site key (a browser, public) or a secret key (a server). */
 export type KeyKind = 'public' | 'secret';
@@ -129,6 +129,10 @@ export interface LeadView extends Omit<TypeView, 'scoringType' | 'name'> {
   rescorePending?: boolean;
   scoringTypes: TypeView[];
   history: { scoringType: string; from: string; to: string; at: string; reason: Reason }[];
+  /** The latest value of each trait (identify traits, context.traits) and when it was set. */
+  traits?: Record<string, { value: JsonValue; at: string }>;
+  /** The accounts (Segment groups) the lead belongs to, with the account's traits. */
+  accounts?: { groupId: string; traits: JsonObject; at: string }[];
 }
 
 export interface EventReason {

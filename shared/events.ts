@@ -6,11 +6,17 @@
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
-export const MESSAGE_TYPES = ['track', 'page', 'identify'] as const;
-export type MessageType = (typeof MESSAGE_TYPES)[number];
+/** Segment's message types: all six are accepted (SPEC, "Segment compatibility"). */
+export const MESSAGE_TYPES = ['track', 'page', 'screen', 'identify', 'group', 'alias'] as const;
+export type SegmentType = (typeof MESSAGE_TYPES)[number];
+/**
+ * The types of a stored event: a screen is stored as a page view (scored like one, `properties.screen` set),
+ * an alias is a link between ids and stores nothing, a group is kept for the lead's account.
+ */
+export type MessageType = 'track' | 'page' | 'identify' | 'group';
 
 interface MessageBase {
-  type: MessageType;
+  type: SegmentType;
   /** The dedupe key: a retried or replayed message with the same id is never scored twice. */
   messageId?: string;
   anonymousId?: string;
@@ -42,7 +48,25 @@ export interface IdentifyMessage extends MessageBase {
   traits?: JsonObject;
 }
 
-export type SegmentMessage = TrackMessage | PageMessage | IdentifyMessage;
+export interface ScreenMessage extends MessageBase {
+  type: 'screen';
+  name?: string;
+  properties?: JsonObject;
+}
+
+export interface GroupMessage extends MessageBase {
+  type: 'group';
+  groupId: string;
+  traits?: JsonObject;
+}
+
+export interface AliasMessage extends MessageBase {
+  type: 'alias';
+  /** The id the lead was known by (an anonymousId or an earlier userId). */
+  previousId: string;
+}
+
+export type SegmentMessage = TrackMessage | PageMessage | ScreenMessage | IdentifyMessage | GroupMessage | AliasMessage;
 
 export interface BatchRequest {
   batch: SegmentMessage[];

@@ -61,6 +61,8 @@ export interface NormalizedMessage {
   anonymousId?: string;
   /** An email found in traits (identify) or in a submitted form's properties: it identifies the lead. */
   email?: string;
+  /** An alias call's previousId: an id the lead was known by, linked to its userId. */
+  previousId?: string;
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -74,13 +76,15 @@ export function normalizeMessage(msg: SegmentMessage, ctx: NormalizeContext): No
   const userId = idOf(msg.userId);
   const anonymousId = idOf(msg.anonymousId);
   const properties: JsonObject = { ...(('properties' in msg && msg.properties) || {}) };
-  if (msg.type === 'page') {
+  if (msg.type === 'page' || msg.type === 'screen') {
     // Segment's analytics.js puts the page's location in properties; other clients only in context.page.
     const page = (msg.context?.page ?? {}) as JsonObject;
     for (const key of ['path', 'url', 'title', 'referrer', 'search'] as const) {
       if (properties[key] === undefined && page[key] !== undefined) properties[key] = page[key];
     }
     if (msg.name !== undefined && properties.name === undefined) properties.name = msg.name;
+    // A mobile app's screen is its page view (SPEC: scored like a page); `screen` says which it was.
+    if (msg.type === 'screen') properties.screen = msg.name ?? true;
     // UTM tags (Segment's context.campaign) travel with the page view: they are its source, for reports by
     // campaign and referrer.
     const campaign = msg.context?.campaign;
@@ -88,11 +92,20 @@ export function normalizeMessage(msg: SegmentMessage, ctx: NormalizeContext): No
       properties.campaign = campaign;
     }
   }
-  const traits = msg.type === 'identify' ? { ...(msg.traits ?? {}) } : undefined;
+  if (msg.type === 'group') {
+    // The account and its traits (not the person's): the lead reads show them as the lead's account.
+    properties.groupId = String(msg.groupId);
+    if (msg.traits && typeof msg.traits === 'object') properties.traits = msg.traits;
+  }
+  // The person's traits: an identify's, and Segment's context.traits on any call (the identify's win).
+  const ctxTraits = msg.context?.traits;
+  const fromContext = ctxTraits && typeof ctxTraits === 'object' && !Array.isArray(ctxTraits) ? (ctxTraits as JsonObject) : undefined;
+  const own = msg.type === 'identify' ? msg.traits ?? {} : undefined;
+  const traits = own || fromContext ? { ...fromContext, ...own } : undefined;
   // Only an identify's traits or a submitted form say whose email this is; an email property on any other event
   // (an invitation, a shared link) may be someone else's.
   const formEmail = msg.type === 'track' && msg.event === 'Form Submitted' ? normalizeEmail(properties.email) : undefined;
-  const email = normalizeEmail(traits?.email) ?? formEmail ?? normalizeEmail(userId);
+  const email = normalizeEmail(own?.email) ?? formEmail ?? normalizeEmail(userId);
   // Segment's own behaviour: a message without an id gets a random one. Never one derived from its content,
   // which a stranger could predict and send first.
   const messageId = storedMessageId(msg.messageId ?? crypto.randomUUID(), ctx.keyKind);
@@ -101,9 +114,13 @@ export function normalizeMessage(msg: SegmentMessage, ctx: NormalizeContext): No
     properties.siteKind = properties.kind;
     properties.kind = 'other';
   }
-  const event: LeadEvent = { messageId, type: msg.type, properties, timestamp };
+  // An alias stores no event of its own (route() only links its ids); typed as the identify it resembles.
+  const type = msg.type === 'screen' ? 'page' : msg.type === 'alias' ? 'identify' : msg.type;
+  const event: LeadEvent = { messageId, type, properties, timestamp };
   if (msg.type === 'track') event.event = msg.event;
-  if (traits) event.traits = traits;
+  if (traits && (own || Object.keys(traits).length)) event.traits = traits;
   if (timeNote) event.timeNote = timeNote;
-  return { event, userId, anonymousId, email };
+  const out: NormalizedMessage = { event, userId, anonymousId, email };
+  if (msg.type === 'alias') out.previousId = idOf(msg.previousId);
+  return out;
 }

@@ -5,6 +5,8 @@
 import {
   FORM_KINDS,
   KNOWN_EVENTS,
+  MESSAGE_TYPES,
+  type SegmentType,
   type BatchRequest,
   type JsonObject,
   type SegmentMessage,
@@ -29,8 +31,25 @@ export interface Problem {
 
 export type Checked<T> = { ok: true; value: T; problems: [] } | { ok: false; problems: Problem[] };
 
-/** Calls Segment libraries may send that leadlevel accepts and does not score. */
-export const IGNORED_TYPES = ['screen', 'group', 'alias'] as const;
+/** A message of a batch refused on its own (Segment's per-message acceptance): the others are stored. */
+export interface Rejection {
+  index: number;
+  messageId: string | null;
+  problems: Problem[];
+}
+
+/** A batch whose envelope is sound: the messages that passed, and the ones refused with why. */
+export interface CheckedBatch {
+  ok: true;
+  value: BatchRequest;
+  /** Indexes into `value.batch` of the messages that passed. */
+  accepted: number[];
+  rejected: Rejection[];
+  /** Every refused message's problems, in order. */
+  problems: Problem[];
+}
+
+const TYPE_LIST = MESSAGE_TYPES.join(', ');
 
 // Date-only or date-time, optional fraction, optional zone: what ISO-8601 writers (Date#toISOString,
 // Python's isoformat, Ruby's iso8601) produce. Date.parse alone accepts things like "1" or "March 7".
@@ -156,12 +175,11 @@ export function checkMessage(raw: unknown, at: string, problems: Problem[], body
   const p = (key: string) => (at ? `${at}.${key}` : key);
   const type = raw.type;
   if (typeof type !== 'string') {
-    problems.push({ path: p('type'), reason: 'missing; one of track, page, identify' });
+    problems.push({ path: p('type'), reason: `missing; one of ${TYPE_LIST}` });
     return false;
   }
-  const ignored = (IGNORED_TYPES as readonly string[]).includes(type);
-  if (!ignored && type !== 'track' && type !== 'page' && type !== 'identify') {
-    problems.push({ path: p('type'), reason: `"${type}" is not a message type (track, page or identify)` });
+  if (!(MESSAGE_TYPES as readonly string[]).includes(type)) {
+    problems.push({ path: p('type'), reason: `"${type.slice(0, 40)}" is not a message type (${TYPE_LIST})` });
   }
   const size = bodyBytes <= SEGMENT_MAX_MESSAGE_BYTES ? 0 : byteLength(raw);
   if (size > SEGMENT_MAX_MESSAGE_BYTES) {
@@ -181,6 +199,14 @@ export function checkMessage(raw: unknown, at: string, problems: Problem[], body
   checkDate(raw, 'sentAt', at || 'body', problems, now);
   checkDate(raw, 'originalTimestamp', at || 'body', problems, now);
   for (const key of ['properties', 'traits', 'context', 'integrations']) checkObject(raw, key, at || 'body', problems);
+  const present = (v: unknown) => (typeof v === 'string' && v.trim() !== '' && v.length <= MAX_ID_LENGTH) || (typeof v === 'number' && Number.isFinite(v));
+  if (type === 'group' && !present(raw.groupId)) {
+    problems.push({ path: p('groupId'), reason: `a group call needs the account's groupId (a string of 1 to ${MAX_ID_LENGTH} characters)` });
+  }
+  if (type === 'alias') {
+    if (!present(raw.previousId)) problems.push({ path: p('previousId'), reason: `an alias call needs the previousId it links (a string of 1 to ${MAX_ID_LENGTH} characters)` });
+    if (!hasId(raw.userId)) problems.push({ path: p('userId'), reason: 'an alias call needs the userId the previousId becomes' });
+  }
   if (type === 'track') {
     const ev = raw.event;
     if (typeof ev !== 'string' || ev.trim() === '') {
@@ -194,8 +220,11 @@ export function checkMessage(raw: unknown, at: string, problems: Problem[], body
   return problems.length === before;
 }
 
-/** Checks a `POST /v1/batch` body; `bodyBytes` is its size as received, when known. */
-export function checkBatch(raw: unknown, bodyBytes?: number, now = Date.now()): Checked<BatchRequest> {
+/**
+ * Checks a `POST /v1/batch` (or `/v1/import`) body; `bodyBytes` is its size as received, when known. The
+ * envelope's problems refuse the request; a message's own problems refuse only that message.
+ */
+export function checkBatch(raw: unknown, bodyBytes?: number, now = Date.now()): CheckedBatch | { ok: false; problems: Problem[] } {
   const problems: Problem[] = [];
   if (!isObject(raw)) return { ok: false, problems: [{ path: 'body', reason: 'must be a JSON object with a batch array' }] };
   // The messages are checked one by one below; the rest of the body (the body itself is level 1) here.
@@ -206,23 +235,37 @@ export function checkBatch(raw: unknown, bodyBytes?: number, now = Date.now()): 
   if (size > SEGMENT_MAX_BATCH_BYTES) {
     return { ok: false, problems: [{ path: 'body', reason: `request is ${size} bytes; the limit is 500 KB per batch`, tooLarge: true }] };
   }
+  const accepted: number[] = [];
+  const rejected: Rejection[] = [];
   if (!Array.isArray(raw.batch)) {
     problems.push({ path: 'batch', reason: 'must be an array of messages' });
   } else if (raw.batch.length === 0) {
     problems.push({ path: 'batch', reason: 'is empty; send at least one message' });
   } else {
-    raw.batch.forEach((m, i) => checkMessage(m, `batch[${i}]`, problems, size, now));
+    raw.batch.forEach((m, i) => {
+      const own: Problem[] = [];
+      if (checkMessage(m, `batch[${i}]`, own, size, now)) accepted.push(i);
+      else rejected.push({ index: i, messageId: messageIdOf(m), problems: own });
+    });
   }
   checkDate(raw, 'sentAt', 'body', problems, now);
   checkObject(raw, 'context', 'body', problems);
   if (raw.writeKey !== undefined && typeof raw.writeKey !== 'string') {
     problems.push({ path: 'writeKey', reason: 'must be a string' });
   }
-  return problems.length ? { ok: false, problems } : { ok: true, value: raw as unknown as BatchRequest, problems: [] };
+  // A broken envelope refuses the request: it is answered with every problem, the messages' too.
+  if (problems.length) return { ok: false, problems: [...rejected.flatMap((r) => r.problems), ...problems] };
+  return { ok: true, value: raw as unknown as BatchRequest, accepted, rejected, problems: rejected.flatMap((r) => r.problems) };
 }
 
-/** Checks the body of a single call (`POST /v1/track`, `/v1/page`, `/v1/identify`); its type comes from the URL. */
-export function checkSingle(raw: unknown, type: 'track' | 'page' | 'identify', bodyBytes?: number, now = Date.now()): Checked<SegmentMessage> {
+/** The messageId a refused message carried, as sent (when it is a string), so the client can tell which. */
+export function messageIdOf(m: unknown): string | null {
+  const id = isObject(m) ? m.messageId : undefined;
+  return typeof id === 'string' ? id.slice(0, MAX_MESSAGE_ID_LENGTH) : null;
+}
+
+/** Checks the body of a single call (`POST /v1/track`, `/v1/page`, …); its type comes from the URL. */
+export function checkSingle(raw: unknown, type: SegmentType, bodyBytes?: number, now = Date.now()): Checked<SegmentMessage> {
   const problems: Problem[] = [];
   if (!isObject(raw)) return { ok: false, problems: [{ path: 'body', reason: 'must be a JSON object (a Segment message)' }] };
   if (raw.type !== undefined && raw.type !== type) {

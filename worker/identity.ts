@@ -39,7 +39,9 @@ export function route(messages: NormalizedMessage[], trusted = true): Map<string
   for (const m of messages) {
     const target = primary(m);
     const email = m.email && (trusted || !m.userId) ? emailKey(m.email) : undefined;
-    const others = [m.anonymousId && anonKey(m.anonymousId), email].filter((k): k is string => !!k && k !== target);
+    // An alias's previousId is whatever id the lead had: its anonymous lead, or (from a server) an earlier userId.
+    const previous = m.previousId === undefined ? [] : trusted ? [anonKey(m.previousId), userKey(m.previousId)] : [anonKey(m.previousId)];
+    const others = [m.anonymousId && anonKey(m.anonymousId), email, ...previous].filter((k): k is string => !!k && k !== target);
     for (const k of others) if (!linkedTo.has(k)) linkedTo.set(k, target);
   }
   // Follow a → e → u within the batch.
@@ -52,7 +54,7 @@ export function route(messages: NormalizedMessage[], trusted = true): Map<string
     const target = resolve(primary(m));
     let d = out.get(target);
     if (!d) out.set(target, (d = { target, aliases: [], events: [] }));
-    d.events.push(m.event);
+    if (m.previousId === undefined) d.events.push(m.event); // an alias only links
   }
   for (const [alias, to] of linkedTo) {
     const d = out.get(resolve(to));

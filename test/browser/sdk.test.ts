@@ -173,13 +173,20 @@ describe('delivery', () => {
 describe('what a site does wrong or twice', () => {
   it('one message the collector refuses is dropped alone; a bad userId is never kept', async () => {
     const page = await fresh();
+    // Every body the SDK sends that carries the refused event, and what the collector answered.
+    const refusedSends: Promise<{ status: number; rejected: unknown[] }>[] = [];
+    page.on('response', (res) => {
+      if (res.url().includes('/v1/batch') && (res.request().postData() ?? '').includes('Demo Booked')) {
+        refusedSends.push(res.json().then((b: any) => ({ status: res.status(), rejected: b.rejected })));
+      }
+    });
     await page.goto(`${web.url}/index`);
     const aid = await anonymousId(page);
     await page.evaluate(() => {
       const ll = (window as any).leadlevel;
       ll.identify('   '); // not an id: ignored
       ll.track('Good One');
-      ll.track('Demo Booked'); // server-side only: refused with a 403 naming batch[n]
+      ll.track('Demo Booked'); // server-side only: a 200 names it in `rejected`
       ll.track('Good Two');
     });
     await eventually(async () => {
@@ -189,6 +196,11 @@ describe('what a site does wrong or twice', () => {
       expect(names).toContain('identify');
       expect(names).not.toContain('Demo Booked');
     });
+    // Sent once, answered 200 with it in `rejected`, and forgotten: a later flush does not send it again.
+    await page.evaluate(() => (window as any).leadlevel.track('Later'));
+    await eventually(async () => expect((await events(aid)).map((e) => e.event)).toContain('Later'));
+    const sends = await Promise.all(refusedSends);
+    expect(sends).toEqual([{ status: 200, rejected: [expect.objectContaining({ problems: [expect.objectContaining({ reason: expect.stringMatching(/server-side event/) })] })] }]);
     expect(await page.evaluate(() => localStorage.getItem('ll_uid'))).toBeNull();
     await page.context().close();
   });

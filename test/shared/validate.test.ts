@@ -19,7 +19,7 @@ describe('checkBatch', () => {
     expect(r.problems.map((p) => `${p.path}: ${p.reason}`)).toEqual([
       'batch[3].timestamp: not an ISO-8601 date (got "yesterday")',
       'batch[4].event: a track call needs the event name',
-      'batch[5].type: "shout" is not a message type (track, page or identify)',
+      'batch[5].type: "shout" is not a message type (track, page, screen, identify, group, alias)',
       'batch[6]: needs a userId or an anonymousId',
       'batch[7]: must be a JSON object (a Segment message)',
       'body.sentAt: not an ISO-8601 date (got 12)',

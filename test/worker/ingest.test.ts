@@ -48,7 +48,7 @@ describe('POST /v1/batch', () => {
     expect(await (await serverBatch(batch.slice(0, 300))).json()).toMatchObject({ accepted: 0, duplicates: 300 });
   });
 
-  it('accepts writeKey in the body and Bearer, and ignores screen/group/alias calls', async () => {
+  it('accepts writeKey in the body and Bearer; stores group and screen calls', async () => {
     const user = uid('u');
     const r1 = await call('/v1/batch', { method: 'POST', json: { writeKey: 'sk_dev', batch: [{ type: 'page', userId: user, properties: { path: '/' } }] } });
     expect(r1.status).toBe(200);
@@ -57,7 +57,7 @@ describe('POST /v1/batch', () => {
       headers: { Authorization: 'Bearer sk_dev' },
       json: { batch: [{ type: 'group', userId: user, groupId: 'acme' }, { type: 'screen', userId: user, name: 'Home' }] },
     });
-    expect(await r2.json()).toMatchObject({ success: true, accepted: 0, ignored: 2 });
+    expect(await r2.json()).toMatchObject({ success: true, accepted: 2, rejected: [] });
   });
 
   it('takes gzip bodies, as some Segment clients send them', async () => {

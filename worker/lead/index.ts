@@ -2,7 +2,7 @@
  * One Durable Object per lead id: a thin list of RPC methods over capabilities that each own their table —
  * `store` (all the SQL), `scoring` (the engine's incremental Scorer, one commit point), `timers` (due times
  * as rows, one alarm), `outbox` (news for the lead index, delivered with retries), `merge` (identity),
- * `retention` (compaction), `rate-limit` and `reads`.
+ * `retention` (compaction), `rate-limit`, `profile` (traits and accounts) and `reads`.
  *
  * An object whose id was merged into another lead forwards to it (`forward_to`); see merge.ts.
  */
@@ -18,6 +18,7 @@ import { activeModel } from '../model.js';
 import { Erasure } from './erasure.js';
 import { Merge, type Giver } from './merge.js';
 import { Outbox } from './outbox.js';
+import { Profile } from './profile.js';
 import { RateLimit } from './rate-limit.js';
 import { Reads } from './reads.js';
 import { Retention } from './retention.js';
@@ -60,6 +61,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   readonly #limit: RateLimit;
   readonly #reads: Reads;
   readonly #erasure: Erasure;
+  readonly #profile: Profile;
   #lock: Promise<unknown> = Promise.resolve();
   /** The alarm sets due times exactly; batches only ever bring them forward. */
   #inAlarm = false;
@@ -103,6 +105,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
         await ctx.storage.deleteAlarm();
       },
     });
+    this.#profile = new Profile(this.#store);
     // Its only use: read the alarm once, and mark a lead scored under an older model for the alarm to
     // rescore (never on a read).
     void ctx.blockConcurrencyWhile(async () => {
@@ -158,6 +161,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     if (!this.#scoring.exists) this.#index = 'now';
     const c = this.#scoring.add(input.events, input.receivedAt);
     if (c.added.length) this.#index ??= 'soon';
+    this.#profile.note(input.events);
     this.#noteIdentity(joined);
     this.#retention.schedule();
     this.#commitNews(input.receivedAt, joined);
@@ -177,7 +181,10 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   /** One page of a merged lead's history, committed as one. */
   #absorb(from: string, events: IngestInput['events'], aliases: string[]): void {
     const now = Date.now();
-    if (events.length) this.#scoring.add(events, now);
+    if (events.length) {
+      this.#scoring.add(events, now);
+      this.#profile.note(events);
+    }
     if (aliases.length) this.#store.addAliases(aliases, true);
     this.#noteIdentity([from, ...aliases]);
     this.#index = 'now';
@@ -307,7 +314,8 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   async view(now = Date.now()): Promise<LeadView | null> {
     const fwd = this.#forwardTo();
     if (fwd) return leadStub(this.env, fwd).view(now);
-    return this.#reads.view(now);
+    const view = this.#reads.view(now);
+    return view && { ...view, ...this.#profile.view() };
   }
 
   async events(limit: number, cursor: EventCursor | null, now = Date.now()): Promise<EventsPage | null> {

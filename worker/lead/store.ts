@@ -38,6 +38,9 @@ const MIGRATIONS: string[] = [
      attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, last_error TEXT);
    CREATE INDEX outbox_dest ON outbox (dest, seq);
    CREATE TABLE buckets (name TEXT PRIMARY KEY, tokens REAL NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;`,
+  // The lead's profile (profile.ts): the latest value of each trait, and the accounts (Segment groups) it is in.
+  `CREATE TABLE traits (name TEXT PRIMARY KEY, value TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE accounts (group_id TEXT PRIMARY KEY, traits TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;`,
 ];
 
 /** Durable Object SQL takes at most 100 bound parameters a statement. */

@@ -1,12 +1,12 @@
 /**
- * Ingest: Segment's HTTP tracking API. `POST /v1/batch`, `/v1/track`, `/v1/page`, `/v1/identify`.
+ * Ingest: Segment's HTTP tracking API (SPEC, "Segment compatibility, in detail"): the batch and single-call routes.
  * The answer carries the visitor's level after the batch, so a page can personalize with no second request.
  */
 import { Hono, type Context } from 'hono';
 import type { IngestResult } from '../../shared/api.js';
-import { SERVER_EVENTS, type SegmentMessage } from '../../shared/events.js';
+import { SERVER_EVENTS, type SegmentMessage, type SegmentType } from '../../shared/events.js';
 import { normalizeEmail, normalizeMessage } from '../../shared/normalize.js';
-import { checkBatch, checkSingle, formatProblems, IGNORED_TYPES, type Problem } from '../../shared/validate.js';
+import { checkBatch, checkSingle, formatProblems, type Problem, type Rejection } from '../../shared/validate.js';
 import { authenticate, type Caller } from '../auth.js';
 import { userHashValid } from '../identity-proof.js';
 import { keyConfig } from '../keys.js';
@@ -44,41 +44,57 @@ export function clientAddress(header: string | undefined): string | undefined {
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
+/** A message refused on its own, with the status a request of only such messages is answered with. */
+interface Refusal extends Rejection {
+  status: 400 | 403 | 413;
+  error: string;
+}
+
+/** One message of the request, where it sits in it. */
+interface Entry {
+  message: SegmentMessage;
+  index: number;
+  path: string;
+}
+
 /**
  * What a site key may write, decided before anything is stored. A site key is public, so each rule is a
- * defence: one visitor per request (the answer describes that visitor only), server-side events refused, a
- * userId only with its proof (identity-proof.ts), and a per-address request limit so rotating anonymous ids
- * does not escape the per-visitor one.
+ * defence: one visitor per request (the answer describes that visitor only: the whole request is refused),
+ * and per message, server-side events refused, a userId only with its proof (identity-proof.ts), an alias
+ * only of the visitor's own anonymous id. The per-address limit (checkAddressLimit) comes after them.
  */
-async function checkSiteKeyRequest(c: C, caller: Caller, messages: SegmentMessage[], paths: string[]): Promise<void> {
+async function siteKeyRefusals(c: C, entries: Entry[]): Promise<Refusal[]> {
+  const visitor = entries[0]?.message.anonymousId;
   const problems: Problem[] = [];
-  messages.forEach((m, i) => {
-    if (m.type === 'track' && SERVER_EVENTS.has(m.event)) problems.push({ path: `${paths[i]}.event`, reason: `"${m.event}" is a server-side event: send it with a secret key` });
-  });
-  if (problems.length) fail(403, 'secret_key_required', formatProblems(problems), { problems });
-  const visitor = messages[0]?.anonymousId;
-  messages.forEach((m, i) => {
-    if (m.anonymousId === undefined || m.anonymousId === null) problems.push({ path: `${paths[i]}.anonymousId`, reason: 'a site key writes for one browser visitor: every message carries its anonymousId' });
-    else if (String(m.anonymousId) !== String(visitor)) problems.push({ path: `${paths[i]}.anonymousId`, reason: `a site-key request is for one visitor ("${String(visitor).slice(0, 40)}"), not several` });
-  });
+  for (const { message: m, path } of entries) {
+    if (m.anonymousId === undefined || m.anonymousId === null) problems.push({ path: `${path}.anonymousId`, reason: 'a site key writes for one browser visitor: every message carries its anonymousId' });
+    else if (String(m.anonymousId) !== String(visitor)) problems.push({ path: `${path}.anonymousId`, reason: `a site-key request is for one visitor ("${String(visitor).slice(0, 40)}"), not several` });
+  }
   if (problems.length) invalid(problems);
   const { identitySecret } = keyConfig(c.env);
-  const unproven = await Promise.all(
-    messages.map(async (m, i): Promise<Problem | undefined> => {
+  const refusals = await Promise.all(
+    entries.map(async ({ message: m, index, path }): Promise<Refusal | undefined> => {
+      const refuse = (status: 403, error: string, p: Problem): Refusal => ({ index, messageId: m.messageId ?? null, problems: [p], status, error });
+      if (m.type === 'track' && SERVER_EVENTS.has(m.event)) return refuse(403, 'secret_key_required', { path: `${path}.event`, reason: `"${m.event}" is a server-side event: send it with a secret key` });
+      if (m.type === 'alias' && String(m.previousId) !== String(m.anonymousId)) {
+        return refuse(403, 'secret_key_required', { path: `${path}.previousId`, reason: "a site key may alias only the visitor's own anonymousId; link other ids from your server with a secret key" });
+      }
       const userId = m.userId === undefined || m.userId === null ? '' : String(m.userId);
       if (userId.trim() === '') return undefined;
       // An email-shaped userId names the email's lead: a site key identifies by email only through traits or a form.
-      if (normalizeEmail(userId)) return { path: `${paths[i]}.userId`, reason: 'a userId sent with a site key may not be an email address; send the email in traits (it links this visitor to the email’s lead)' };
+      if (normalizeEmail(userId)) return refuse(403, 'identity_unverified', { path: `${path}.userId`, reason: 'a userId sent with a site key may not be an email address; send the email in traits (it links this visitor to the email’s lead)' });
       const hash = (m.context as { userHash?: unknown } | undefined)?.userHash;
-      const path = `${paths[i]}.context.userHash`;
-      if (!identitySecret) return { path: `${paths[i]}.userId`, reason: 'this collector has no IDENTITY_SECRET, so a site key cannot write a userId; identify the user from your server with a secret key' };
-      if (hash === undefined || hash === null || hash === '') return { path, reason: 'a userId sent with a site key needs its proof: hex HMAC-SHA256(IDENTITY_SECRET, userId), computed by your backend' };
-      return (await userHashValid(identitySecret, userId, hash)) ? undefined : { path, reason: 'is not the HMAC-SHA256 of this userId under the IDENTITY_SECRET' };
+      const at = `${path}.context.userHash`;
+      if (!identitySecret) return refuse(403, 'identity_unverified', { path: `${path}.userId`, reason: 'this collector has no IDENTITY_SECRET, so a site key cannot write a userId; identify the user from your server with a secret key' });
+      if (hash === undefined || hash === null || hash === '') return refuse(403, 'identity_unverified', { path: at, reason: 'a userId sent with a site key needs its proof: hex HMAC-SHA256(IDENTITY_SECRET, userId), computed by your backend' });
+      return (await userHashValid(identitySecret, userId, hash)) ? undefined : refuse(403, 'identity_unverified', { path: at, reason: 'is not the HMAC-SHA256 of this userId under the IDENTITY_SECRET' });
     }),
   );
-  problems.push(...unproven.filter((p): p is Problem => !!p));
-  if (problems.length) fail(403, 'identity_unverified', formatProblems(problems), { problems });
-  // Last, so a refused request does not use up the address's allowance.
+  return refusals.filter((r): r is Refusal => !!r);
+}
+
+/** The per-address request limit of a site key, so rotating anonymous ids does not escape the per-visitor one. */
+async function checkAddressLimit(c: C, caller: Caller): Promise<void> {
   const limiter = c.env.ADDRESS_LIMIT;
   const address = clientAddress(c.req.header('CF-Connecting-IP'));
   // The limiter failing must not take ingest down with it: the per-visitor limit still holds.
@@ -88,21 +104,48 @@ async function checkSiteKeyRequest(c: C, caller: Caller, messages: SegmentMessag
   }
 }
 
+/** A request none of whose messages can be stored: answered as its first refusal says (nothing was written). */
+function refuseAll(refused: Refusal[], batch: boolean): never {
+  const problems = refused.flatMap((r) => r.problems);
+  const extra = batch ? { rejected: refused.map(({ index, messageId, problems: p }) => ({ index, messageId, problems: p })) } : {};
+  const first = refused[0];
+  if (first.status === 403) fail(403, first.error, formatProblems(problems.slice(0, 50)), { problems: problems.slice(0, 50), ...extra });
+  if (problems.some((p) => p.tooLarge)) {
+    const big = problems.filter((p) => p.tooLarge);
+    fail(413, 'payload_too_large', formatProblems(big.slice(0, 50)), { problems: big.slice(0, 50), ...extra });
+  }
+  fail(400, 'invalid_request', formatProblems(problems.slice(0, 50)), { problems: problems.slice(0, 50), more: problems.length - 50 > 0 ? problems.length - 50 : undefined, ...extra });
+}
+
 /** The per-address limit's window (wrangler.toml's ADDRESS_LIMIT: requests per 60 s). */
 const ADDRESS_WINDOW_S = 60;
 
-async function ingest(c: C, caller: Caller, messages: SegmentMessage[], batchSentAt: string | undefined, paths: string[]) {
-  if (caller.kind === 'public') await checkSiteKeyRequest(c, caller, messages, paths);
+/**
+ * Stores what may be stored. `refused` are the messages validation already refused (a batch's); a site key's
+ * rules may refuse more. A batch is answered 200 with the refused ones in `rejected` (Segment's per-message
+ * acceptance) unless nothing is left to store; a single call's refusal is its answer.
+ */
+async function ingest(c: C, caller: Caller, all: Entry[], refused: Refusal[], batchSentAt: string | undefined, isBatch: boolean) {
+  let entries = all;
+  if (caller.kind === 'public' && entries.length) {
+    const more = await siteKeyRefusals(c, entries);
+    const out = new Set(more.map((r) => r.index));
+    entries = entries.filter((e) => !out.has(e.index));
+    refused = [...refused, ...more].sort((a, b) => a.index - b.index);
+  }
+  if (!entries.length) refuseAll(refused, isBatch);
+  // Last, so a refused request does not use up the address's allowance.
+  if (caller.kind === 'public') await checkAddressLimit(c, caller);
+  const messages = entries.map((e) => e.message);
   const receivedAt = Date.now();
-  const scored = messages.filter((m) => !(IGNORED_TYPES as readonly string[]).includes(m.type));
-  const normalized = scored.map((m) => normalizeMessage(m, { receivedAt, batchSentAt, keyKind: caller.kind }));
+  const normalized = messages.map((m) => normalizeMessage(m, { receivedAt, batchSentAt, keyKind: caller.kind }));
   const deliveries = [...route(normalized, caller.kind === 'secret').values()];
   if (caller.kind === 'public' && deliveries.length > 1) {
     // One visitor, one lead: a site-key request may link its visitor to one email (or one proven userId), never
     // write into several leads — a stranger could otherwise touch a thousand leads per request, and a refusal by
     // one of them would not undo the others.
-    const i = scored.findIndex((_, k) => deliveries[1].events.includes(normalized[k].event));
-    invalid([{ path: `${paths[messages.indexOf(scored[i])]}`, reason: 'a site-key request writes to its visitor’s lead only: it names a second email or userId' }]);
+    const k = normalized.findIndex((n) => deliveries[1].events.includes(n.event));
+    invalid([{ path: entries[k].path, reason: 'a site-key request writes to its visitor’s lead only: it names a second email or userId' }]);
   }
   const budget = Number(c.env.LEADS_PER_REQUEST) || LEADS_PER_REQUEST;
   if (deliveries.length > budget) {
@@ -133,8 +176,8 @@ async function ingest(c: C, caller: Caller, messages: SegmentMessage[], batchSen
     success: true,
     accepted: sum('accepted'),
     duplicates: sum('duplicates'),
-    ignored: messages.length - scored.length,
   };
+  if (isBatch) body.rejected = refused.map(({ index, messageId, problems }) => ({ index, messageId, problems }));
   if (sum('archived')) body.archived = sum('archived');
   if (erased) body.erased = erased;
   if (mine) {
@@ -154,18 +197,28 @@ async function batch(c: C) {
   const checked = checkBatch(raw, bytes);
   if (!checked.ok) invalid(checked.problems);
   const { batch: messages, sentAt } = checked.value;
-  return ingest(c, caller, messages, sentAt, messages.map((_, i) => `batch[${i}]`));
+  const entries = checked.accepted.map((index) => ({ message: messages[index], index, path: `batch[${index}]` }));
+  const refused = checked.rejected.map((r): Refusal => ({ ...r, status: r.problems.some((p) => p.tooLarge) ? 413 : 400, error: 'invalid_request' }));
+  return ingest(c, caller, entries, refused, sentAt, true);
 }
 
-// analytics.js (Segment's browser library) uses the short forms /v1/b, /v1/t, /v1/p and /v1/i.
-export const ingestRoutes = new Hono<{ Bindings: Env }>()
-  .post('/batch', batch)
-  .post('/b', batch)
-  .post('/:type{track|page|identify|t|p|i}', async (c) => {
-    const type = ({ t: 'track', p: 'page', i: 'identify' } as Record<string, 'track' | 'page' | 'identify'>)[c.req.param('type')] ?? (c.req.param('type') as 'track' | 'page' | 'identify');
-    const { json: raw, bytes } = await readJson(c.req.raw);
-    const caller = authenticate(c, (raw as { writeKey?: unknown } | null)?.writeKey);
-    const checked = checkSingle(raw, type, bytes);
-    if (!checked.ok) invalid(checked.problems);
-    return ingest(c, caller, [checked.value], undefined, ['body']);
-  });
+/** A single call: its type comes from the path. */
+const single = (type: SegmentType) => async (c: C) => {
+  const { json: raw, bytes } = await readJson(c.req.raw);
+  const caller = authenticate(c, (raw as { writeKey?: unknown } | null)?.writeKey);
+  const checked = checkSingle(raw, type, bytes);
+  if (!checked.ok) invalid(checked.problems);
+  return ingest(c, caller, [{ message: checked.value, index: 0, path: 'body' }], [], undefined, false);
+};
+
+/**
+ * Segment's route table, anchored: `/v1/batch`, `/v1/import` (analytics-ruby, analytics-java), the single
+ * calls, and analytics.js's one-letter forms; a trailing slash is harmless. Any other path under /v1 is a 404
+ * (index.ts), never ingest.
+ */
+const BATCH_PATHS = ['batch', 'b', 'import'];
+const SINGLE_PATHS: Record<string, SegmentType> = { track: 'track', t: 'track', page: 'page', p: 'page', screen: 'screen', s: 'screen', identify: 'identify', i: 'identify', group: 'group', g: 'group', alias: 'alias', a: 'alias' };
+
+export const ingestRoutes = new Hono<{ Bindings: Env }>();
+for (const path of BATCH_PATHS) ingestRoutes.post(`/${path}`, batch).post(`/${path}/`, batch);
+for (const [path, type] of Object.entries(SINGLE_PATHS)) ingestRoutes.post(`/${path}`, single(type)).post(`/${path}/`, single(type));

@@ -1,7 +1,8 @@
 /**
  * Edge personalization: the Worker stands in front of the marketing site (the configured origin, or the bundled
  * demo-site/) and rewrites each HTML page for the visitor's level before it leaves the edge, so the first paint
- * is already right. The visitor is known by the SDK's first-party `ll_aid` cookie; without one, or if anything
+ * is already right. The visitor is known by the SDK's first-party `ll_aid` cookie (or analytics.js's
+ * `ajs_anonymous_id`, for a site tracked with Segment's library); without one, or if anything
  * about the lookup fails, the page gets the defaults (the lowest level), never an error.
  */
 import type { Context } from 'hono';
@@ -76,6 +77,26 @@ async function fromOrigin(c: Context<{ Bindings: Env }>): Promise<Response> {
 
 const cacheKey = (url: string) => new Request(new URL(new URL(url).pathname, 'https://leadlevel-page-cache.internal').toString());
 
+/**
+ * The visitor's anonymous id from the cookies: the SDK's `ll_aid`, else analytics.js's `ajs_anonymous_id`,
+ * which analytics-next writes JSON-encoded (`"…"`, URL-escaped as %22…%22) and older versions bare.
+ */
+export function visitorCookie(c: Context): string | undefined {
+  const own = getCookie(c, 'll_aid');
+  if (own) return own;
+  const ajs = getCookie(c, 'ajs_anonymous_id')?.trim();
+  if (!ajs) return undefined;
+  if (ajs.startsWith('"')) {
+    try {
+      const id: unknown = JSON.parse(ajs);
+      return typeof id === 'string' && id.trim() ? id : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return ajs;
+}
+
 export async function servePage(c: Context<{ Bindings: Env }>): Promise<Response> {
   let res: Response;
   const cache = (globalThis as unknown as { caches?: { default: Cache } }).caches?.default;
@@ -100,7 +121,7 @@ export async function servePage(c: Context<{ Bindings: Env }>): Promise<Response
     res = stale;
   }
   if (!(res.headers.get('Content-Type') ?? '').includes('text/html') || c.env.EDGE_PERSONALIZATION === 'off') return res;
-  const { level } = await visitorLevel(c.env, getCookie(c, 'll_aid'));
+  const { level } = await visitorLevel(c.env, visitorCookie(c));
   let content: Record<string, string> = {};
   try {
     content = contentFor(level);
