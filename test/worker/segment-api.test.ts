@@ -111,7 +111,7 @@ describe('per-message acceptance', () => {
     const body = await res.json<any>();
     expect(body.rejected.map((r: any) => [r.index, r.messageId, r.problems[0].path])).toEqual([
       [1, 'd1', 'batch[1].event'],
-      [2, 'i1', 'batch[2].context.userHash'],
+      [2, 'i1', 'batch[2].userId'], // an email-shaped userId: never under a site key
       [3, 'a1', 'batch[3].previousId'],
     ]);
     expect(body.lead).toEqual({ level: expect.any(String), levelName: expect.any(String) });
