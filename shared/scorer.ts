@@ -42,6 +42,11 @@ export interface AddResult {
   duplicates: string[];
   /** The instant history was rewound to for late events (everything after it was refolded); null when in order. */
   rewoundTo: number | null;
+  /**
+   * Where the refold stopped because it had rejoined what was folded before (the late events changed nothing
+   * after this instant; their level changes are those already recorded); null when it ran to the end.
+   */
+  rejoinedAt: number | null;
   /** Events refolded because others came late (0 when all were in order). */
   refolded: number;
   /** Points of every event folded by this call, new or refolded, by messageId. */
@@ -157,7 +162,7 @@ export class Scorer {
    * is rewound once, to the newest checkpoint before the earliest of them, and refolded.
    */
   addMany(events: readonly LeadEvent[]): AddResult {
-    const out: AddResult = { added: [], duplicates: [], rewoundTo: null, refolded: 0, ledgers: new Map(), changes: [], timed: [] };
+    const out: AddResult = { added: [], duplicates: [], rewoundTo: null, rejoinedAt: null, refolded: 0, ledgers: new Map(), changes: [], timed: [] };
     const fresh: LeadEvent[] = [];
     const seen = new Set<string>();
     const stored = this.log.known?.(events.map((e) => e.messageId));
@@ -191,14 +196,45 @@ export class Scorer {
     let i = this.checkpoints.length - 1;
     while (i >= 0 && this.checkpoints[i].day > day) i--;
     const from = i >= 0 ? this.checkpoints[i] : null;
+    const before = { checkpoints: this.checkpoints.slice(i + 1), state: this.state };
     this.checkpoints = this.checkpoints.slice(0, i + 1); // refolding re-creates the ones after
     this.state = cloneState(from ? from.state : this.base);
     out.rewoundTo = this.state.clock;
-    for (const x of [...this.log.after(this.state.clock, this.state.lastId)]) {
+    let folded = 0;
+    for (const x of this.log.after(this.state.clock, this.state.lastId)) {
+      // Once every new event is folded, a day whose opening state is what it was before the new events came
+      // (but for the count of events) will fold as it did: the rest of the old fold stands.
+      const at = this.state.clock;
+      if (folded === fresh.length && this.#rejoin(before, x, folded)) {
+        out.rejoinedAt = at;
+        return out;
+      }
       collect(x);
-      if (!seen.has(x.messageId)) out.refolded++;
+      if (seen.has(x.messageId)) folded++;
+      else out.refolded++;
     }
     return out;
+  }
+
+  /**
+   * Before folding `next`: if it opens a day that had a checkpoint in the old fold, and the state now equals
+   * that checkpoint's except for `count` (higher by the `added` new events), the old fold from that checkpoint
+   * on is taken back, its counts raised by `added`. Exact: the state is all a fold depends on, and the events
+   * from there on are the same ones.
+   */
+  #rejoin(before: { checkpoints: Checkpoint[]; state: LeadState }, next: LeadEvent, added: number): boolean {
+    const day = this.model.days.day(next.timestamp);
+    if (this.state.count === 0 || this.model.days.day(this.state.clock) >= day) return false;
+    const k = before.checkpoints.findIndex((c) => c.day === day);
+    if (k < 0) return false;
+    const old = before.checkpoints[k].state;
+    if (old.count + added !== this.state.count || JSON.stringify({ ...old, count: 0 }) !== JSON.stringify({ ...this.state, count: 0 })) return false;
+    // Checkpoint states are never folded into (a rewind clones them), so they may share the old ones' parts.
+    this.checkpoints.push(...before.checkpoints.slice(k).map((c) => ({ day: c.day, state: { ...c.state, count: c.state.count + added } })));
+    this.#thin(this.model.days.day(before.state.clock));
+    this.state = cloneState(before.state);
+    this.state.count += added;
+    return true;
   }
 
   evaluate(now: number, out: FoldOutput | null = null): TypeResult[] {

@@ -128,6 +128,26 @@ describe('Scorer (incremental) equals score (full recomputation)', () => {
     expect(early.ledgers.get(early.added[0])?.[0]).toMatchObject({ rule: 'demo_request', points: 20 });
   });
 
+  it('a late event that changes nothing after its own day refolds that day only, and ends where a full recomputation ends', () => {
+    const model = models[0];
+    const events = Array.from({ length: 10 * 8 }, (_, i) => page(T0 + Math.floor(i / 8) * DAY + (9 + (i % 8)) * HOUR, '/features'));
+    const scorer = new Scorer(model, new MemoryLog());
+    for (const e of events) scorer.add(e);
+    // "Other page" gives +1, 5 a day: a ninth view in the afternoon of day 4 earns nothing and moves nothing after it.
+    const late = page(T0 + 4 * DAY + 14 * HOUR + 30 * MIN, '/features');
+    const r = scorer.add(late);
+    expect(r.refolded).toBe(8); // day 4's views, from the checkpoint at its start; days 5 to 9 stand
+    expect(r.rejoinedAt).toBe(T0 + 4 * DAY + 16 * HOUR);
+    const full = new Scorer(model, new MemoryLog());
+    full.addMany([...events, late]);
+    expect(JSON.stringify(scorer.state)).toBe(JSON.stringify(full.state));
+    for (const c of scorer.checkpoints) expect(JSON.stringify(c.state), `day ${c.day}`).toBe(JSON.stringify(full.checkpoints.find((f) => f.day === c.day)?.state));
+    // One that earns points changes every day after it: the whole stretch is refolded.
+    const earning = scorer.add(form(T0 + 4 * DAY + 17 * HOUR, 'content_download'));
+    expect(earning.rejoinedAt).toBeNull();
+    expect(earning.refolded).toBe(9 + 5 * 8);
+  });
+
   it('checkpoints are thinned: the size of a scorer stays bounded by days, not events', () => {
     const scorer = new Scorer(models[0], new MemoryLog(), undefined, { dailyCheckpoints: 8, sparseEveryDays: 7 });
     for (let i = 0; i < 5000; i++) scorer.add(page(T0 + i * 30 * MIN, '/p' + (i % 40)));

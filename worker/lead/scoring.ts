@@ -7,10 +7,17 @@
  * the alarm rescores it, and reads meanwhile answer from the summary stored at its last commit.
  */
 import type { CompiledModel } from '../../shared/compile.js';
-import { cloneState, initState, rebaseState, type FoldOutput, type LeadState, type LevelChange, type TypeResult } from '../../shared/engine.js';
+import { cloneState, initState, rebaseState, serializeState, type FoldOutput, type LeadState, type LevelChange, type TypeResult } from '../../shared/engine.js';
 import type { LeadEvent } from '../../shared/events.js';
 import { Scorer, type EventLog } from '../../shared/scorer.js';
 import type { Store } from './store.js';
+
+/**
+ * Daily checkpoints for the last 8 days (a browser's queue sends up to 7 days late), older ones one per 4
+ * weeks: each is a whole state, and at one a week they were most of a typical lead's storage. An older
+ * backfill refolds from the 4-weekly one before it; compaction cuts at one.
+ */
+const SCORER_OPTIONS = { ledgers: false, dailyCheckpoints: 8, sparseEveryDays: 28 } as const;
 
 /** What a commit changed, for the outbox and the answer. */
 export interface Committed {
@@ -31,8 +38,9 @@ export interface ScoringHost {
 
 export class Scoring {
   #scorer: Scorer | null = null;
-  /** Checkpoint days as stored, so a commit writes only what moved. */
-  #storedDays = new Set<number>();
+  /** The stored state's text `stale` last judged, and its verdict: every request asks, the text rarely changes. */
+  #staleOf: string | undefined;
+  #stale = false;
 
   constructor(
     private readonly store: Store,
@@ -47,8 +55,13 @@ export class Scoring {
 
   /** Scored under another model (or another version of it): waiting for the alarm to rescore it. */
   get stale(): boolean {
-    const s = this.store.state();
-    return !!s && (s.model !== this.model.id || s.fingerprint !== this.model.fingerprint);
+    const text = this.store.meta('state');
+    if (text !== this.#staleOf) {
+      const s = this.store.state();
+      this.#stale = !!s && (s.model !== this.model.id || s.fingerprint !== this.model.fingerprint);
+      this.#staleOf = text;
+    }
+    return this.#stale;
   }
 
   /** Events before this instant were compacted: they can be counted but not rescored. */
@@ -72,8 +85,7 @@ export class Scoring {
       const state = this.store.state();
       const checkpoints = this.store.checkpoints();
       const b = this.store.meta('base');
-      this.#scorer = new Scorer(this.model, this.#log, state ? { state, checkpoints, base: b ? this.#parseBase(b) : null } : undefined, { ledgers: false });
-      this.#storedDays = new Set(checkpoints.map((c) => c.day));
+      this.#scorer = new Scorer(this.model, this.#log, state ? { state, checkpoints, base: b ? this.#parseBase(b) : null } : undefined, SCORER_OPTIONS);
     }
     return this.#scorer;
   }
@@ -114,55 +126,55 @@ export class Scoring {
    * kept as ids and counted, not scored. Synchronous: part of the caller's commit.
    */
   add(events: readonly LeadEvent[], receivedAt: number): Committed {
-    const known = this.store.known(events.map((e) => e.messageId));
+    const scorer = this.#load();
+    const before = scorer.evaluate(receivedAt);
+    const previousClock = scorer.state.clock;
+    const horizon = this.horizon;
+    // Stored first: the insert says which ids are new (the first of two with one id in a batch).
+    const stored = this.store.insertEvents(events, receivedAt, horizon);
     const fresh: LeadEvent[] = [];
     const duplicates: string[] = [];
-    const seen = new Set<string>();
     for (const e of events) {
-      if (known.has(e.messageId) || seen.has(e.messageId)) duplicates.push(e.messageId);
-      else {
-        seen.add(e.messageId);
-        fresh.push(e);
-      }
+      if (stored.delete(e.messageId)) fresh.push(e);
+      else duplicates.push(e.messageId);
     }
-    const horizon = this.horizon;
     const archived = fresh.filter((e) => e.timestamp < horizon);
     const scorable = archived.length ? fresh.filter((e) => e.timestamp >= horizon) : fresh;
     if (archived.length) {
-      this.store.addArchived(archived, receivedAt);
       const perDay = new Map<number, number>();
       for (const e of archived) perDay.set(this.model.days.day(e.timestamp), (perDay.get(this.model.days.day(e.timestamp)) ?? 0) + 1);
       this.store.addRollups([...perDay].map(([day, n]) => ({ day, scoringType: '*', rule: 'archived', points: 0, events: n })));
     }
-    const scorer = this.#load();
-    const before = scorer.evaluate(receivedAt);
-    const previousClock = scorer.state.clock;
-    this.store.addEvents(scorable, receivedAt);
-    this.#known = known;
+    // None of these was stored before this batch.
+    this.#known = new Set();
     const r = scorer.addMany(scorable);
     this.#known = null;
     const changedFrom = r.rewoundTo ?? previousClock;
-    if (r.rewoundTo !== null) this.store.replaceLevelsFrom(r.rewoundTo, r.changes);
+    if (r.rewoundTo !== null) this.store.replaceLevelsFrom(r.rewoundTo, r.changes, r.rejoinedAt ?? Infinity);
     else this.store.addLevels(r.changes);
-    this.#persist(changedFrom);
+    this.#persistCheckpoints(changedFrom);
     this.host.onChanges(r.changes, scorer.evaluate(Math.max(receivedAt, scorer.state.clock)), receivedAt);
-    const after = this.settle(receivedAt);
+    // The state is written with the summary, in one statement.
+    const after = this.settle(receivedAt, true);
     return { added: fresh.map((e) => e.messageId), duplicates, archived: archived.length, changes: r.changes, before, after };
   }
 
   #persist(changedFrom: number): void {
-    const scorer = this.#scorer!;
-    this.store.setState(scorer.state);
+    this.store.setState(this.#scorer!.state);
+    this.#persistCheckpoints(changedFrom);
+  }
+
+  /** Checkpoints of days before the one `changedFrom` falls in did not change. */
+  #persistCheckpoints(changedFrom: number): void {
     const fromDay = Number.isFinite(changedFrom) ? this.model.days.day(changedFrom) : Number.MIN_SAFE_INTEGER;
-    this.store.syncCheckpoints(scorer.checkpoints, this.#storedDays, fromDay);
-    this.#storedDays = new Set(scorer.checkpoints.map((c) => c.day));
+    this.store.syncCheckpoints(this.#scorer!.checkpoints, fromDay);
   }
 
   /**
    * Records what fell due by itself up to `now` (ladder steps; penalties show in the ledger on read) and
    * tells the host when the next change is due. Idempotent: a step already recorded is not recorded again.
    */
-  settle(now: number): TypeResult[] {
+  settle(now: number, withState = false): TypeResult[] {
     const scorer = this.#load();
     const out: FoldOutput = { ledger: [], changes: [] };
     const results = scorer.evaluate(now, out);
@@ -172,8 +184,10 @@ export class Scoring {
       this.store.addLevels(fresh);
       this.host.onChanges(fresh, results, now);
     }
-    if (out.changes.length) this.store.setMeta('settled_at', String(Math.max(...out.changes.map((c) => c.at))));
-    this.store.setMeta('summary', JSON.stringify(results));
+    const meta: Record<string, string> = { summary: JSON.stringify(results) };
+    if (withState) meta.state = serializeState(scorer.state);
+    if (out.changes.length) meta.settled_at = String(Math.max(...out.changes.map((c) => c.at)));
+    this.store.setMetas(meta);
     const next = Math.min(...results.map((r) => r.nextChangeAt ?? Infinity));
     this.host.onNextChange(Number.isFinite(next) ? Math.max(next, now + 1) : null);
     return results;
@@ -189,7 +203,7 @@ export class Scoring {
     const b = this.store.meta('base');
     const base = b ? rebaseState(this.model, this.#parseBase(b)) : initState(this.model);
     if (b) this.store.setMeta('base', JSON.stringify({ state: base, carried: true, cut: base.clock, model: { id: old.model, version: old.version } }));
-    this.#scorer = new Scorer(this.model, this.#log, { state: cloneState(base), checkpoints: [], base }, { ledgers: false });
+    this.#scorer = new Scorer(this.model, this.#log, { state: cloneState(base), checkpoints: [], base }, SCORER_OPTIONS);
     const out = this.#scorer.rebuild(this.store.eventsAfter(base.clock, base.lastId), base);
     this.store.replaceLevelsFrom(base.clock, out.changes);
     this.store.deleteMeta('settled_at');
@@ -214,6 +228,5 @@ export class Scoring {
   /** Forget everything loaded: the store was cleared under us (a merge handed the lead away). */
   reset(): void {
     this.#scorer = null;
-    this.#storedDays.clear();
   }
 }

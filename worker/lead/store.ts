@@ -10,8 +10,16 @@ import { compareEvents, parseState, serializeState, type LeadState, type LevelCh
 import type { LeadEvent } from '../../shared/events.js';
 import type { Checkpoint } from '../../shared/scorer.js';
 
+/** A table made again WITHOUT ROWID under its own name, its rows kept (SQLite cannot alter that in place). */
+function withoutRowid(table: string, definition: string, columns: string): string {
+  return `CREATE TABLE ${table}_new (${definition}) WITHOUT ROWID;
+   INSERT INTO ${table}_new (${columns}) SELECT ${columns} FROM ${table};
+   DROP TABLE ${table};
+   ALTER TABLE ${table}_new RENAME TO ${table};`;
+}
+
 /** Append-only: a deployed object applies the ones it has not seen, in order. Never edit a shipped one. */
-const MIGRATIONS: string[] = [
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
    CREATE TABLE events (message_id TEXT PRIMARY KEY, ts INTEGER NOT NULL, received_at INTEGER NOT NULL, body TEXT NOT NULL);
    CREATE INDEX events_ts ON events (ts);
@@ -41,7 +49,44 @@ const MIGRATIONS: string[] = [
   // The lead's profile (profile.ts): the latest value of each trait, and the accounts (Segment groups) it is in.
   `CREATE TABLE traits (name TEXT PRIMARY KEY, value TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
    CREATE TABLE accounts (group_id TEXT PRIMARY KEY, traits TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;`,
+  // Fewer pages per commit and per lead: tables keyed by text become WITHOUT ROWID (one b-tree instead of a
+  // table and its key's index), the level history is keyed by time first (what its reads and rewinds ask),
+  // and the outbox, a handful of rows, loses its index.
+  [
+    withoutRowid('meta', 'k TEXT PRIMARY KEY, v TEXT NOT NULL', 'k, v'),
+    withoutRowid(
+      'levels',
+      'scoring_type TEXT NOT NULL, ts INTEGER NOT NULL, from_level TEXT NOT NULL, to_level TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (ts, scoring_type, to_level)',
+      'scoring_type, ts, from_level, to_level, reason',
+    ),
+    withoutRowid('aliases', 'alias TEXT PRIMARY KEY, confirmed INTEGER NOT NULL DEFAULT 0', 'alias, confirmed'),
+    withoutRowid(
+      'rollups',
+      'day INTEGER NOT NULL, scoring_type TEXT NOT NULL, rule TEXT NOT NULL, points REAL NOT NULL, events INTEGER NOT NULL, PRIMARY KEY (day, scoring_type, rule)',
+      'day, scoring_type, rule, points, events',
+    ),
+    'DROP INDEX outbox_dest;',
+  ].join('\n'),
 ];
+
+/**
+ * What MIGRATIONS make, in one go, for an object with no schema yet (most objects are new visitors): a first
+ * batch then runs a dozen statements instead of forty. A test holds it equal to the migrated schema.
+ */
+export const SCHEMA = `CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE events (message_id TEXT PRIMARY KEY, ts INTEGER NOT NULL, received_at INTEGER NOT NULL, body TEXT NOT NULL);
+   CREATE INDEX events_ts ON events (ts);
+   CREATE TABLE checkpoints (day INTEGER PRIMARY KEY, state TEXT NOT NULL);
+   CREATE TABLE levels (scoring_type TEXT NOT NULL, ts INTEGER NOT NULL, from_level TEXT NOT NULL, to_level TEXT NOT NULL,
+     reason TEXT NOT NULL, PRIMARY KEY (ts, scoring_type, to_level)) WITHOUT ROWID;
+   CREATE TABLE aliases (alias TEXT PRIMARY KEY, confirmed INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+   CREATE TABLE rollups (day INTEGER NOT NULL, scoring_type TEXT NOT NULL, rule TEXT NOT NULL, points REAL NOT NULL,
+     events INTEGER NOT NULL, PRIMARY KEY (day, scoring_type, rule)) WITHOUT ROWID;
+   CREATE TABLE timers (kind TEXT NOT NULL, key TEXT NOT NULL, due_at INTEGER NOT NULL, payload TEXT,
+     PRIMARY KEY (kind, key)) WITHOUT ROWID;
+   CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, dest TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, last_error TEXT);
+   CREATE TABLE buckets (name TEXT PRIMARY KEY, tokens REAL NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;`;
 
 /** Durable Object SQL takes at most 100 bound parameters a statement. */
 const MAX_PARAMS = 100;
@@ -92,6 +137,13 @@ export class Store {
   #ready: boolean;
   /** The meta table, read once per object life: every request consults it. */
   #meta: Map<string, string> | null = null;
+  /** Rate-limit buckets as stored, read once per object life (this object is their only writer). */
+  #buckets = new Map<string, { tokens: number; at: number } | null>();
+  /** The oldest event time still held with its body; undefined until asked (retention asks at every batch). */
+  #oldest: number | null | undefined;
+  /** Checkpoints as stored, serialized: a commit writes only the ones whose state changed. */
+  #checkpointText = new Map<number, string>();
+  #checkpointsRead = false;
 
   constructor(readonly storage: DurableObjectStorage) {
     this.#sql = storage.sql;
@@ -121,6 +173,11 @@ export class Store {
   #migrate(): void {
     this.#sql.exec('CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY)');
     const done = this.#one<{ n: number }>('SELECT COALESCE(MAX(id), -1) AS n FROM _migrations')!.n;
+    if (done === -1) {
+      this.#sql.exec(SCHEMA);
+      this.#insertRows('INSERT INTO _migrations (id)', MIGRATIONS.map((_, i) => [i]));
+      return;
+    }
     for (let i = done + 1; i < MIGRATIONS.length; i++) {
       this.#sql.exec(MIGRATIONS[i]);
       this.#sql.exec('INSERT INTO _migrations (id) VALUES (?)', i);
@@ -159,6 +216,15 @@ export class Store {
     this.#meta?.set(k, v);
   }
 
+  /** Several meta values in one statement (a batch's state, summary and settled time land together). */
+  setMetas(entries: Record<string, string>): void {
+    const changed = Object.entries(entries).filter(([k, v]) => this.meta(k) !== v);
+    if (!changed.length) return;
+    this.#write();
+    this.#insertRows('INSERT INTO meta (k, v)', changed, 'ON CONFLICT (k) DO UPDATE SET v = excluded.v');
+    for (const [k, v] of changed) this.#meta?.set(k, v);
+  }
+
   deleteMeta(k: string): void {
     if (this.meta(k) === undefined) return;
     this.#sql.exec('DELETE FROM meta WHERE k = ?', k);
@@ -194,12 +260,6 @@ export class Store {
     return JSON.stringify(rest);
   }
 
-  /** Stores new events; the id and time live in columns, so the body holds only the rest. */
-  addEvents(events: readonly LeadEvent[], receivedAt: number): void {
-    this.#write();
-    this.#insertRows('INSERT INTO events (message_id, ts, received_at, body)', events.map((e) => [e.messageId, e.timestamp, receivedAt, Store.body(e)]));
-  }
-
   /** Time and stored body of those of these ids stored here ('' for an archived one), one query per 100. */
   storedBodies(ids: string[]): Map<string, { ts: number; body: string }> {
     const found = new Map<string, { ts: number; body: string }>();
@@ -217,12 +277,27 @@ export class Store {
   }
 
   /**
-   * Records new events older than the retained history: the id is kept so a retry is still a duplicate, with
-   * no body (they can no longer be rescored).
+   * Stores the events whose ids are not stored yet and says which those were: the dedupe is the insert itself
+   * (no look-up first). The id and time live in columns, so the body holds only the rest. Events before
+   * `horizon` (older than the retained history) keep only their id, so a retry is still a duplicate, with no
+   * body (they can no longer be rescored). Of two events with one id in a batch, the first is stored.
    */
-  addArchived(events: readonly LeadEvent[], receivedAt: number): void {
+  insertEvents(events: readonly LeadEvent[], receivedAt: number, horizon: number): Set<string> {
+    const stored = new Set<string>();
+    if (!events.length) return stored;
     this.#write();
-    this.#insertRows('INSERT INTO events (message_id, ts, received_at, body)', events.map((e) => [e.messageId, e.timestamp, receivedAt, '']));
+    const rows = events.map((e) => [e.messageId, e.timestamp, receivedAt, e.timestamp < horizon ? '' : Store.body(e)]);
+    const per = Math.floor(MAX_PARAMS / 4);
+    for (let i = 0; i < rows.length; i += per) {
+      const chunk = rows.slice(i, i + per);
+      const sql = `INSERT INTO events (message_id, ts, received_at, body) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}
+        ON CONFLICT (message_id) DO NOTHING RETURNING message_id`;
+      for (const r of this.#sql.exec<{ message_id: string }>(sql, ...chunk.flat())) stored.add(r.message_id);
+    }
+    if (this.#oldest !== undefined) {
+      for (const e of events) if (e.timestamp >= horizon && stored.has(e.messageId) && (this.#oldest === null || e.timestamp < this.#oldest)) this.#oldest = e.timestamp;
+    }
+    return stored;
   }
 
   static #event(r: { message_id: string; ts: number; received_at: number; body: string; seq: number }): StoredEvent {
@@ -307,36 +382,93 @@ export class Store {
 
   /** The oldest event still held with its body. */
   oldestEventTime(): number | null {
-    return this.#one<{ ts: number | null }>("SELECT MIN(ts) AS ts FROM events WHERE body != ''")?.ts ?? null;
+    if (!this.#ready) return null;
+    this.#oldest ??= this.#one<{ ts: number | null }>("SELECT MIN(ts) AS ts FROM events WHERE body != ''")?.ts ?? null;
+    return this.#oldest;
   }
 
   /** Compaction: events before `cut` keep their id (for dedupe) and lose their body. */
   archiveBefore(cut: number): void {
     this.#sql.exec("UPDATE events SET body = '' WHERE ts < ? AND body != ''", cut);
+    this.#oldest = undefined;
   }
 
   // --- checkpoints: whole compact states at the first event of a day ----------------------------------------
 
   checkpoints(): Checkpoint[] {
+    this.#checkpointText.clear();
+    this.#checkpointsRead = true;
     if (!this.#ready) return [];
-    return this.#all<{ day: number; state: string }>('SELECT day, state FROM checkpoints ORDER BY day').map((c) => ({ day: c.day, state: parseState(c.state) }));
+    return this.#all<{ day: number; state: string }>('SELECT day, state FROM checkpoints ORDER BY day').map((c) => {
+      this.#checkpointText.set(c.day, c.state);
+      return { day: c.day, state: parseState(c.state) };
+    });
   }
 
-  /** Makes the stored checkpoints these, writing only the days that are new or from `changedFrom` on. */
-  syncCheckpoints(now: readonly Checkpoint[], stored: ReadonlySet<number>, changedFrom: number): void {
+  /**
+   * Makes the stored checkpoints these (as last read or written), writing only the days that are new or whose
+   * state changed: an in-order batch writes none unless it opens a day, a late one only the days it changed.
+   * `from`: checkpoints of earlier days are known not to have changed.
+   */
+  syncCheckpoints(now: readonly Checkpoint[], from = Number.MIN_SAFE_INTEGER): void {
+    // A rescore that never loaded them still replaces every stored one.
+    if (!this.#checkpointsRead) this.checkpoints();
+    const stored = this.#checkpointText;
     const days = new Set(now.map((c) => c.day));
-    for (const d of stored) if (!days.has(d)) this.#sql.exec('DELETE FROM checkpoints WHERE day = ?', d);
-    const rows = now.filter((c) => !stored.has(c.day) || c.day >= changedFrom).map((c) => [c.day, serializeState(c.state)] as SqlStorageValue[]);
+    const gone = [...stored.keys()].filter((d) => !days.has(d));
+    for (let i = 0; i < gone.length; i += MAX_PARAMS) {
+      const chunk = gone.slice(i, i + MAX_PARAMS);
+      this.#sql.exec(`DELETE FROM checkpoints WHERE day IN (${chunk.map(() => '?').join(',')})`, ...chunk);
+    }
+    for (const d of gone) stored.delete(d);
+    const rows: SqlStorageValue[][] = [];
+    for (const c of now) {
+      if (c.day < from && stored.has(c.day)) continue;
+      const text = serializeState(c.state);
+      if (stored.get(c.day) === text) continue;
+      rows.push([c.day, text]);
+      stored.set(c.day, text);
+    }
+    if (rows.length) this.#write();
     this.#insertRows('INSERT INTO checkpoints (day, state)', rows, 'ON CONFLICT (day) DO UPDATE SET state = excluded.state');
   }
 
   // --- levels: the level history ---------------------------------------------------------------------------
 
-  /** Level changes from `from` on were derived again: they replace what was stored for that stretch. */
-  replaceLevelsFrom(from: number, changes: readonly LevelChange[]): void {
-    if (Number.isFinite(from)) this.#sql.exec('DELETE FROM levels WHERE ts > ?', from);
-    else this.#sql.exec('DELETE FROM levels');
-    this.addLevels(changes);
+  /**
+   * Level changes after `from` (up to `until`) were derived again: they replace what was stored for that
+   * stretch. Only rows that differ are written: a refold that derives the same changes again touches nothing.
+   */
+  replaceLevelsFrom(from: number, changes: readonly LevelChange[], until = Infinity): void {
+    const after = Number.isFinite(from) ? from : Number.MIN_SAFE_INTEGER;
+    const end = Number.isFinite(until) ? until : Number.MAX_SAFE_INTEGER;
+    const key = (c: { scoringType: string; at: number; to: string }) => `${c.at}\u0000${c.scoringType}\u0000${c.to}`;
+    const rows = (changes: readonly LevelChange[]) => changes.map((c) => [c.scoringType, c.at, c.from, c.to, JSON.stringify(c.reason)] as SqlStorageValue[]);
+    const stored = new Map(
+      this.#all<{ scoring_type: string; ts: number; from_level: string; to_level: string; reason: string }>(
+        'SELECT scoring_type, ts, from_level, to_level, reason FROM levels WHERE ts > ? AND ts <= ?', after, end,
+      ).map((r) => [key({ scoringType: r.scoring_type, at: r.ts, to: r.to_level }), `${r.from_level}\u0000${r.reason}`]),
+    );
+    const fresh: LevelChange[] = [];
+    const seen = new Set<string>();
+    for (const c of changes) {
+      const k = key(c);
+      // Of two changes at one instant to one level, the first is kept (as INSERT OR IGNORE did).
+      if (seen.has(k)) continue;
+      seen.add(k);
+      const was = stored.get(k);
+      stored.delete(k);
+      if (was !== `${c.from}\u0000${JSON.stringify(c.reason)}`) fresh.push(c);
+    }
+    for (const k of stored.keys()) {
+      const [ts, scoringType, to] = k.split('\u0000');
+      this.#sql.exec('DELETE FROM levels WHERE ts = ? AND scoring_type = ? AND to_level = ?', Number(ts), scoringType, to);
+    }
+    this.#insertRows(
+      'INSERT INTO levels (scoring_type, ts, from_level, to_level, reason)',
+      rows(fresh),
+      'ON CONFLICT (ts, scoring_type, to_level) DO UPDATE SET from_level = excluded.from_level, reason = excluded.reason',
+    );
   }
 
   addLevels(changes: readonly LevelChange[]): void {
@@ -478,17 +610,21 @@ export class Store {
   // --- buckets: rate limits that survive evictions ----------------------------------------------------------
 
   dropBucketsBefore(at: number): void {
-    if (this.#ready) this.#sql.exec('DELETE FROM buckets WHERE at < ?', at);
+    if (!this.#ready) return;
+    this.#sql.exec('DELETE FROM buckets WHERE at < ?', at);
+    for (const [name, b] of this.#buckets) if (b && b.at < at) this.#buckets.delete(name);
   }
 
   bucket(name: string): { tokens: number; at: number } | undefined {
     if (!this.#ready) return undefined;
-    return this.#one<{ tokens: number; at: number }>('SELECT tokens, at FROM buckets WHERE name = ?', name);
+    if (!this.#buckets.has(name)) this.#buckets.set(name, this.#one<{ tokens: number; at: number }>('SELECT tokens, at FROM buckets WHERE name = ?', name) ?? null);
+    return this.#buckets.get(name) ?? undefined;
   }
 
   setBucket(name: string, tokens: number, at: number): void {
     this.#write();
     this.#sql.exec('INSERT INTO buckets (name, tokens, at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET tokens = excluded.tokens, at = excluded.at', name, tokens, at);
+    this.#buckets.set(name, { tokens, at });
   }
 
   // --- the whole lead ---------------------------------------------------------------------------------------
@@ -512,6 +648,10 @@ export class Store {
     this.#sql.exec('INSERT INTO erased (until) VALUES (?)', quarantineUntil);
     this.#ready = false;
     this.#meta = null;
+    this.#buckets.clear();
+    this.#oldest = undefined;
+    this.#checkpointText.clear();
+    this.#checkpointsRead = false;
   }
 
   /** Until when this id's events are dropped (an erased lead), if they are. */
@@ -531,8 +671,12 @@ export class Store {
    */
   clearForForward(): void {
     this.#write();
-    for (const t of ['events', 'checkpoints', 'levels', 'rollups', 'timers', 'outbox', 'aliases', 'buckets']) this.#sql.exec(`DELETE FROM ${t}`);
+    for (const t of ['events', 'checkpoints', 'levels', 'rollups', 'timers', 'outbox', 'aliases', 'buckets', 'traits', 'accounts']) this.#sql.exec(`DELETE FROM ${t}`);
     this.#sql.exec("DELETE FROM meta WHERE k NOT IN ('forward_to', 'key')");
     this.#meta = null;
+    this.#buckets.clear();
+    this.#oldest = undefined;
+    this.#checkpointText.clear();
+    this.#checkpointsRead = true;
   }
 }
