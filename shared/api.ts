@@ -18,6 +18,13 @@ export interface IngestInput {
   source: KeyKind;
   /** A site-key request's visitor (its anonymousId): the rate limit's bucket. */
   visitor?: string;
+  /**
+   * A visitor's claim on a known lead (a form with that lead's email, from a browser that is not yet part of
+   * it): the events that carry the email are stored here, and nothing merges.
+   */
+  claim?: boolean;
+  /** A site-key batch linking its visitor by an email only (no proven userId): it may join a new lead, not a known one. */
+  byEmail?: boolean;
 }
 
 export interface LevelSummary {
@@ -50,6 +57,12 @@ export type IngestResult =
       changes: LevelMove[];
     }
   | { ok: false; refused: 'rate_limited'; retryAfter: number }
+  /**
+   * A site-key batch would join its visitor to this lead, which already exists: a browser may not join a known
+   * lead (it could then read and steer it). Nothing was stored; the visitor's own lead takes the batch, and
+   * this lead a claim (IngestInput.claim).
+   */
+  | { ok: false; refused: 'claimed' }
   /** The lead was erased: events for its ids are dropped until the quarantine ends. */
   | { ok: false; refused: 'erased'; dropped: number };
 

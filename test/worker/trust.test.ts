@@ -245,3 +245,43 @@ describe('a site-key request reaches one lead (review findings)', () => {
     expect(clientAddress('')).toBeUndefined();
   });
 });
+
+describe('claiming a known lead’s email', () => {
+  it('does not join the browser to it: the answers stay about the visitor, and the known lead sees only the claim', async () => {
+    const email = `${uid('ceo')}@bigcorp.example`;
+    const user = uid('ceo');
+    // The CRM knows this person well: very hot.
+    await serverBatch([{ type: 'identify', userId: user, messageId: uid('m'), traits: { email } }]);
+    await serverBatch([{ type: 'track', userId: user, messageId: uid('m'), event: 'Form Submitted', properties: { kind: 'demo_request' } }]);
+    const before = await lead(email);
+    expect(before.level).toBe('very_hot');
+    const attacker = uid('a');
+    const res = await browserBatch([
+      { type: 'page', anonymousId: attacker, messageId: uid('m'), properties: { path: '/' } },
+      { type: 'track', anonymousId: attacker, messageId: uid('m'), event: 'Form Submitted', properties: { kind: 'newsletter', email } },
+    ]);
+    expect(res.status).toBe(200);
+    const body = await res.json<any>();
+    // The answer is about the attacker's own browser: its page view and newsletter signup, not the CEO's level.
+    expect(body.lead.level).not.toBe('very_hot');
+    const own = await call(`/v1/level?anonymousId=${attacker}&writeKey=pk_demo`, { headers: { Origin: LOCAL_PAGE } });
+    expect((await own.json<any>()).level).toBe(body.lead.level);
+    expect(await lead(attacker)).toMatchObject({ id: attacker });
+    // The known lead heard of the signup (sales sees the form), and nothing else of the browser.
+    const after = await lead(email);
+    expect(after.events).toBe(before.events + 1);
+    expect(after.id).toBe(before.id);
+    // A retry of the same batch changes nothing anywhere.
+    const listed = (await (await call(`/v1/leads/${encodeURIComponent(email)}/events`, { headers: { Authorization: SECRET } })).json<any>()).events;
+    expect(listed.filter((e: any) => e.source === 'site')).toHaveLength(1);
+  });
+
+  it('a fresh email is the visitor’s own: it joins, and the page follows the form', async () => {
+    const email = `${uid('new')}@example.com`;
+    const anon = uid('a');
+    await browserBatch([{ type: 'page', anonymousId: anon, messageId: uid('m'), properties: { path: '/pricing' } }]);
+    const res = await browserBatch([{ type: 'track', anonymousId: anon, messageId: uid('m'), event: 'Form Submitted', properties: { kind: 'demo_request', email } }]);
+    expect((await res.json<any>()).lead.level).toBe('very_hot');
+    expect(await lead(anon)).toMatchObject({ id: email, level: 'very_hot' });
+  });
+});

@@ -13,7 +13,7 @@ import type { LevelChange, TypeResult } from '../../shared/engine.js';
 import { DAY_MS } from '../../shared/limits.js';
 import type { Env } from '../env.js';
 import { unindex, writeIndex, type IndexNews, type IndexRow } from '../lead-index.js';
-import { idOfKey } from '../identity.js';
+import { anonKey, idOfKey } from '../identity.js';
 import { activeModel } from '../model.js';
 import { Erasure } from './erasure.js';
 import { Merge, type Giver } from './merge.js';
@@ -148,6 +148,10 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   async #ingest(input: IngestInput): Promise<IngestResult | typeof FORWARD> {
     if (this.#forwardTo()) return FORWARD; // merged away while this batch waited for the lock
     if (this.#erasure.quarantined(input.receivedAt)) return { ok: false, refused: 'erased', dropped: input.events.length };
+    // A browser claiming this known lead's email does not join it: it would read this lead's level from then on.
+    if (input.source === 'public' && input.byEmail && !input.claim && input.visitor !== undefined && this.#scoring.exists) {
+      if (this.#merge.pending([anonKey(input.visitor)]).length) return { ok: false, refused: 'claimed' };
+    }
     if (input.source === 'public') {
       // Per browser visitor, not per lead: strangers claiming this lead's email cannot use up its own visitor's allowance.
       const retryAfter = this.#limit.take(`visitor:${input.visitor ?? ''}`, input.events.length, input.receivedAt);
@@ -156,7 +160,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     if (!this.#store.meta('key')) this.#store.setMeta('key', input.key);
     if (this.#scoring.stale) this.#migrate(input.receivedAt);
     const joined: string[] = [];
-    for (const alias of this.#merge.pending(input.aliases)) joined.push(...(await this.#merge.merge(alias, input.source)));
+    for (const alias of input.claim ? [] : this.#merge.pending(input.aliases)) joined.push(...(await this.#merge.merge(alias, input.source)));
     // From here to the return: no await, so the batch commits as one.
     if (!this.#scoring.exists) this.#index = 'now';
     const c = this.#scoring.add(input.events, input.receivedAt);

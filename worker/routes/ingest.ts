@@ -151,11 +151,24 @@ async function ingest(c: C, caller: Caller, all: Entry[], refused: Refusal[], ba
   if (deliveries.length > budget) {
     fail(413, 'too_many_leads', `this request addresses ${deliveries.length} leads; at most ${budget} per request (each is a call to its lead): split the batch`, { leads: deliveries.length, limit: budget });
   }
-  const results = await Promise.all(
-    deliveries.map((d) =>
-      leadStub(c.env, d.target).ingest({ key: d.target, events: d.events, aliases: d.aliases, receivedAt, source: caller.kind, visitor: caller.kind === 'public' ? String(messages[0].anonymousId) : undefined }),
-    ),
+  const visitor = caller.kind === 'public' ? String(messages[0].anonymousId) : undefined;
+  // A site key's userId is proven (unproven ones were refused); an email alone is only a claim.
+  const byEmail = visitor !== undefined && !normalized.some((n) => n.userId);
+  let results = await Promise.all(
+    deliveries.map((d) => leadStub(c.env, d.target).ingest({ key: d.target, events: d.events, aliases: d.aliases, receivedAt, source: caller.kind, visitor, byEmail })),
   );
+  if (visitor !== undefined && deliveries.length === 1 && !results[0].ok && results[0].refused === 'claimed') {
+    // The email names a lead that exists: the batch stays with the visitor's own lead (answered about), and the
+    // known lead gets the claim — the events that carry the email (sales sees the form) — without merging.
+    const own = anonKey(visitor);
+    const mine = await leadStub(c.env, own).ingest({ key: own, events: deliveries[0].events, aliases: [], receivedAt, source: caller.kind, visitor });
+    if (mine.ok) {
+      const claim = normalized.filter((n) => n.email).map((n) => n.event);
+      if (claim.length) await leadStub(c.env, deliveries[0].target).ingest({ key: deliveries[0].target, events: claim, aliases: [], receivedAt, source: caller.kind, visitor, claim: true });
+    }
+    deliveries[0] = { target: own, aliases: [], events: deliveries[0].events };
+    results = [mine];
+  }
   const limited = results.filter((r): r is Extract<IngestResult, { refused: 'rate_limited' }> => !r.ok && r.refused === 'rate_limited');
   if (limited.length) {
     const retryAfter = Math.max(...limited.map((r) => r.retryAfter));
