@@ -28,6 +28,8 @@ export interface Env extends Cloudflare.Env {
   LEADS_PER_REQUEST?: string;
   /** Days an erased lead's ids drop the events that still arrive for them (default 30). */
   ERASURE_QUARANTINE_DAYS?: string;
+  /** `true` lifts the per-address limit, under ENVIRONMENT=development only (the benchmark's one-address load). */
+  ADDRESS_LIMIT_OFF?: string;
   /** Events a visitor may send per minute with a site key before 429 (default 120). */
   VISITOR_EVENTS_PER_MINUTE?: string;
   /**
