@@ -14,6 +14,8 @@ export interface Env extends Cloudflare.Env {
    * site key cannot write a userId at all. `wrangler secret put IDENTITY_SECRET`.
    */
   IDENTITY_SECRET?: string;
+  /** During a rotation of IDENTITY_SECRET, the one before it: proofs made with either are accepted. */
+  IDENTITY_SECRET_PREVIOUS?: string;
   /** Secret keys, comma-separated (set with `wrangler secret put SECRET_KEYS`). */
   SECRET_KEYS?: string;
   /** Days raw events are kept before they are compacted into day rollups (default 400). */

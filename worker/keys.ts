@@ -8,14 +8,14 @@ import type { Env } from './env.js';
 import type { Problem } from '../shared/validate.js';
 
 import type { KeyKind } from '../shared/api.js';
-import { identitySecret } from './identity-proof.js';
+import { identitySecrets } from './identity-proof.js';
 export type { KeyKind };
 
 export interface KeyConfig {
   site: Map<string, RegExp[]>;
   secret: Set<string>;
-  /** Signs site-key userIds (identity-proof.ts); none: a site key cannot write a userId. */
-  identitySecret?: string;
+  /** Sign site-key userIds (identity-proof.ts), the current first; none: a site key cannot write a userId. */
+  identitySecrets: string[];
   /** Why this deployment may not serve, if it may not: each problem names the variable to fix. */
   problems: Problem[];
 }
@@ -84,7 +84,7 @@ function parseSiteKeys(raw: string, site: Map<string, RegExp[]>, problems: Probl
 let cached: { raw: string; config: KeyConfig } | undefined;
 
 export function keyConfig(env: Env): KeyConfig {
-  const raw = `${env.ENVIRONMENT}\n${env.SITE_KEYS ?? ''}\n${env.SECRET_KEYS ?? ''}\n${env.IDENTITY_SECRET ?? ''}`;
+  const raw = `${env.ENVIRONMENT}\n${env.SITE_KEYS ?? ''}\n${env.SECRET_KEYS ?? ''}\n${env.IDENTITY_SECRET ?? ''}\n${env.IDENTITY_SECRET_PREVIOUS ?? ''}`;
   if (cached?.raw === raw) return cached.config;
   // Exactly "development", as `npm start` and the tests set it: "Production", "prod", "staging", a typo or
   // nothing at all are deployments, and a deployment never runs on keys anyone can read in this repository.
@@ -120,9 +120,9 @@ export function keyConfig(env: Env): KeyConfig {
       }
     }
   }
-  const identity = identitySecret(env);
+  const identity = identitySecrets(env);
   problems.push(...identity.problems);
-  const config = { site, secret, identitySecret: identity.secret, problems };
+  const config = { site, secret, identitySecrets: identity.secrets, problems };
   cached = { raw, config };
   return config;
 }

@@ -5,6 +5,7 @@
 import { createExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import app from '../../worker/index.js';
+import { userHash } from '../../worker/identity-proof.js';
 import { LOCAL_PAGE, SECRET, call, env, uid } from './helpers.js';
 
 const SITE = 'pk_live_' + '2c1e'.repeat(8);
@@ -128,5 +129,26 @@ describe('IDENTITY_SECRET', () => {
     expect(res.status).toBe(403);
     expect((await res.json<any>()).problems[0]).toMatchObject({ path: 'batch[0].userId', reason: expect.stringMatching(/no IDENTITY_SECRET/) });
     await control();
+  });
+});
+
+describe('rotating IDENTITY_SECRET', () => {
+  it('accepts proofs made with IDENTITY_SECRET_PREVIOUS until it is removed', async () => {
+    const [current, previous, other] = ['c'.repeat(40), 'p'.repeat(40), 'o'.repeat(40)];
+    const identify = async (vars: Record<string, string>, secret: string) => {
+      const userId = uid('u');
+      return send({ ...REAL, ...vars }, '/v1/batch', {
+        method: 'POST',
+        headers: { Origin: 'https://www.example.com' },
+        body: JSON.stringify({ writeKey: SITE, batch: [{ type: 'identify', anonymousId: uid('a'), userId, context: { userHash: await userHash(secret, userId) } }] }),
+      });
+    };
+    const rotating = { IDENTITY_SECRET: current, IDENTITY_SECRET_PREVIOUS: previous };
+    expect((await identify(rotating, current)).status).toBe(200);
+    expect((await identify(rotating, previous)).status).toBe(200);
+    expect((await identify(rotating, other)).status).toBe(403);
+    expect((await identify({ IDENTITY_SECRET: current }, previous)).status).toBe(403);
+    const short = await notConfigured(await send({ ...REAL, IDENTITY_SECRET: current, IDENTITY_SECRET_PREVIOUS: 'old' }, '/v1/leads/nobody', { headers: { Authorization: `Bearer ${SECRET_KEY}` } }));
+    expect(short.problems.map((p) => p.path)).toEqual(['IDENTITY_SECRET_PREVIOUS']);
   });
 });

@@ -71,7 +71,7 @@ async function siteKeyRefusals(c: C, entries: Entry[]): Promise<Refusal[]> {
     else if (String(m.anonymousId) !== String(visitor)) problems.push({ path: `${path}.anonymousId`, reason: `a site-key request is for one visitor ("${String(visitor).slice(0, 40)}"), not several` });
   }
   if (problems.length) invalid(problems);
-  const { identitySecret } = keyConfig(c.env);
+  const { identitySecrets } = keyConfig(c.env);
   const refusals = await Promise.all(
     entries.map(async ({ message: m, index, path }): Promise<Refusal | undefined> => {
       const refuse = (status: 403, error: string, p: Problem): Refusal => ({ index, messageId: m.messageId ?? null, problems: [p], status, error });
@@ -85,9 +85,9 @@ async function siteKeyRefusals(c: C, entries: Entry[]): Promise<Refusal[]> {
       if (normalizeEmail(userId)) return refuse(403, 'identity_unverified', { path: `${path}.userId`, reason: 'a userId sent with a site key may not be an email address; send the email in traits (it links this visitor to the email’s lead)' });
       const hash = (m.context as { userHash?: unknown } | undefined)?.userHash;
       const at = `${path}.context.userHash`;
-      if (!identitySecret) return refuse(403, 'identity_unverified', { path: `${path}.userId`, reason: 'this collector has no IDENTITY_SECRET, so a site key cannot write a userId; identify the user from your server with a secret key' });
+      if (!identitySecrets.length) return refuse(403, 'identity_unverified', { path: `${path}.userId`, reason: 'this collector has no IDENTITY_SECRET, so a site key cannot write a userId; identify the user from your server with a secret key' });
       if (hash === undefined || hash === null || hash === '') return refuse(403, 'identity_unverified', { path: at, reason: 'a userId sent with a site key needs its proof: hex HMAC-SHA256(IDENTITY_SECRET, userId), computed by your backend' });
-      return (await userHashValid(identitySecret, userId, hash)) ? undefined : refuse(403, 'identity_unverified', { path: at, reason: 'is not the HMAC-SHA256 of this userId under the IDENTITY_SECRET' });
+      return (await userHashValid(identitySecrets, userId, hash)) ? undefined : refuse(403, 'identity_unverified', { path: at, reason: 'is not the HMAC-SHA256 of this userId under the IDENTITY_SECRET' });
     }),
   );
   return refusals.filter((r): r is Refusal => !!r);
