@@ -3,7 +3,6 @@
  * The answer carries the visitor's level after the batch, so a page can personalize with no second request.
  */
 import { Hono, type Context } from 'hono';
-import type { IngestResult } from '../../shared/api.js';
 import { SERVER_EVENTS, type SegmentMessage, type SegmentType } from '../../shared/events.js';
 import { normalizeEmail, normalizeMessage } from '../../shared/normalize.js';
 import { checkBatch, checkSingle, formatProblems, type Problem, type Rejection } from '../../shared/validate.js';
@@ -14,18 +13,12 @@ import { readJson } from '../body.js';
 import type { Env } from '../env.js';
 import { leadStub } from '../lead/index.js';
 import { fail, invalid } from '../errors.js';
-import { anonKey, route } from '../identity.js';
+import { anonKey } from '../identity.js';
+import { plan, send, tally } from '../deliver.js';
 import { contentFor } from '../site.js';
 
 
 type C = Context<{ Bindings: Env }>;
-
-/**
- * Leads one secret-key request may address: each is a call to its lead object, and a Worker request may make
- * at most 10,000 subrequests on the Workers Paid plan (50 on Free: set LEADS_PER_REQUEST=45 there). Refused up
- * front, before any lead is written, rather than failing half-way.
- */
-const LEADS_PER_REQUEST = 1_000;
 
 /**
  * The client address a site-key request is limited by: Cloudflare's CF-Connecting-IP, an IPv6 address by its /64
@@ -141,7 +134,8 @@ async function ingest(c: C, caller: Caller, all: Entry[], refused: Refusal[], ba
   const messages = entries.map((e) => e.message);
   const receivedAt = Date.now();
   const normalized = messages.map((m) => normalizeMessage(m, { receivedAt, batchSentAt, keyKind: caller.kind }));
-  const deliveries = [...route(normalized, caller.kind === 'secret').values()];
+  // Refused up front, before any lead is written, rather than failing half-way.
+  const deliveries = plan(c.env, normalized, caller.kind === 'secret');
   if (caller.kind === 'public' && deliveries.length > 1) {
     // One visitor, one lead: a site-key request may link its visitor to one email (or one proven userId), never
     // write into several leads — a stranger could otherwise touch a thousand leads per request, and a refusal by
@@ -149,16 +143,10 @@ async function ingest(c: C, caller: Caller, all: Entry[], refused: Refusal[], ba
     const k = normalized.findIndex((n) => deliveries[1].events.includes(n.event));
     invalid([{ path: entries[k].path, reason: 'a site-key request writes to its visitor’s lead only: it names a second email or userId' }]);
   }
-  const budget = Number(c.env.LEADS_PER_REQUEST) || LEADS_PER_REQUEST;
-  if (deliveries.length > budget) {
-    fail(413, 'too_many_leads', `this request addresses ${deliveries.length} leads; at most ${budget} per request (each is a call to its lead): split the batch`, { leads: deliveries.length, limit: budget });
-  }
   const visitor = caller.kind === 'public' ? String(messages[0].anonymousId) : undefined;
   // A site key's userId is proven (unproven ones were refused); an email alone is only a claim.
   const byEmail = visitor !== undefined && !normalized.some((n) => n.userId);
-  let results = await Promise.all(
-    deliveries.map((d) => leadStub(c.env, d.target).ingest({ key: d.target, events: d.events, aliases: d.aliases, receivedAt, source: caller.kind, visitor, byEmail })),
-  );
+  let results = await send(c.env, deliveries, { receivedAt, source: caller.kind, visitor, byEmail });
   if (visitor !== undefined && deliveries.length === 1 && !results[0].ok && results[0].refused === 'claimed') {
     // The email names a lead that exists: the batch stays with the visitor's own lead (answered about), and the
     // known lead gets the claim — the events that carry the email (sales sees the form) — without merging.
@@ -171,16 +159,7 @@ async function ingest(c: C, caller: Caller, all: Entry[], refused: Refusal[], ba
     deliveries[0] = { target: own, aliases: [], events: deliveries[0].events };
     results = [mine];
   }
-  const limited = results.filter((r): r is Extract<IngestResult, { refused: 'rate_limited' }> => !r.ok && r.refused === 'rate_limited');
-  if (limited.length) {
-    const retryAfter = Math.max(...limited.map((r) => r.retryAfter));
-    fail(429, 'rate_limited', `too many events from this visitor; retry after ${retryAfter} s`, { retryAfter }, { 'Retry-After': String(retryAfter) });
-  }
-  type Stored = Extract<IngestResult, { ok: true }>;
-  const ok = results.filter((r): r is Stored => r.ok);
-  // Events for an erased lead's ids are dropped while its quarantine lasts.
-  const erased = results.reduce((n, r) => n + (!r.ok && r.refused === 'erased' ? r.dropped : 0), 0);
-  const sum = (k: 'accepted' | 'duplicates' | 'archived') => ok.reduce((s, r) => s + r[k], 0);
+  const { ok, accepted, duplicates, archived, erased } = tally(results);
   // The visitor: the lead holding the request's anonymous id (a site-key request has exactly one). A server
   // batch is answered with its first lead, and all of them in `leads`.
   const anon = normalized.find((n) => n.anonymousId)?.anonymousId;
@@ -189,11 +168,11 @@ async function ingest(c: C, caller: Caller, all: Entry[], refused: Refusal[], ba
   const mine = at?.ok ? at : undefined;
   const body: Record<string, unknown> = {
     success: true,
-    accepted: sum('accepted'),
-    duplicates: sum('duplicates'),
+    accepted,
+    duplicates,
   };
   if (isBatch) body.rejected = refused.map(({ index, messageId, problems }) => ({ index, messageId, problems }));
-  if (sum('archived')) body.archived = sum('archived');
+  if (archived) body.archived = archived;
   if (erased) body.erased = erased;
   if (mine) {
     body.lead = caller.kind === 'public' ? { level: mine.lead.level, levelName: mine.lead.levelName } : mine.lead;

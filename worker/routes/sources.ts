@@ -9,13 +9,11 @@
  * resend the skipped events forever). A bad signature is 401 and stores nothing.
  */
 import { Hono, type Context } from 'hono';
-import type { IngestResult } from '../../shared/api.js';
 import { normalizeMessage, type NormalizedMessage } from '../../shared/normalize.js';
 import type { Env } from '../env.js';
 import { fail } from '../errors.js';
 import { readText } from '../body.js';
-import { route } from '../identity.js';
-import { leadStub } from '../lead/index.js';
+import { plan, send, tally } from '../deliver.js';
 import { mailgunEvent, postmarkEvent, sendgridEvent, sourceMessageId, type Mapped, type Provider } from '../sources/events.js';
 import { SourceConfigError, verifyBasic, verifyMailgun, verifySendgrid, type MailgunSignature, type Verdict } from '../sources/verify.js';
 
@@ -23,8 +21,6 @@ type C = Context<{ Bindings: Env }>;
 
 /** SendGrid posts batches of up to 768 KB (or every 30 s); the others one event at a time. */
 const SOURCE_MAX_BYTES = 1024 * 1024;
-/** As ingest's LEADS_PER_REQUEST: each lead is a call to its object, within the Worker's subrequest budget. */
-const LEADS_PER_REQUEST = 1_000;
 /** The answer names at most this many skipped events (all are counted). */
 const SKIPS_SHOWN = 50;
 
@@ -77,30 +73,16 @@ async function deliver(c: C, provider: Provider, mapped: Mapped[]) {
       return { ...n, email: e.email };
     }),
   );
-  const deliveries = [...route(normalized, true).values()];
-  const budget = Number(c.env.LEADS_PER_REQUEST) || LEADS_PER_REQUEST;
-  if (deliveries.length > budget) {
-    fail(413, 'too_many_leads', `this ${provider} delivery addresses ${deliveries.length} leads; at most ${budget} per request`, { leads: deliveries.length, limit: budget, source: provider });
-  }
-  const results = await Promise.all(
-    deliveries.map((d) => leadStub(c.env, d.target).ingest({ key: d.target, events: d.events, aliases: d.aliases, receivedAt, source: 'secret' })),
-  );
-  const limited = results.filter((r): r is Extract<IngestResult, { refused: 'rate_limited' }> => !r.ok && r.refused === 'rate_limited');
-  if (limited.length) {
-    // Not reached for server writes today; a provider retries a 429 later, which is what it should do.
-    const retryAfter = Math.max(...limited.map((r) => r.retryAfter));
-    fail(429, 'rate_limited', `too many events; retry after ${retryAfter} s`, { retryAfter }, { 'Retry-After': String(retryAfter) });
-  }
-  const ok = results.filter((r): r is Extract<IngestResult, { ok: true }> => r.ok);
-  // An erased lead's email drops the provider's later events during its quarantine.
-  const erased = results.reduce((n, r) => n + (!r.ok && r.refused === 'erased' ? r.dropped : 0), 0);
+  const deliveries = plan(c.env, normalized, true, `this ${provider} delivery`);
+  // Rate limits are for site keys: a provider's deliveries are never refused by one.
+  const { accepted, duplicates, erased } = tally(await send(c.env, deliveries, { receivedAt, source: 'secret' }));
   return c.json({
     ...(erased ? { erased } : {}),
     success: true,
     source: provider,
     received: mapped.length,
-    accepted: ok.reduce((s, r) => s + r.accepted, 0),
-    duplicates: ok.reduce((s, r) => s + r.duplicates, 0),
+    accepted,
+    duplicates,
     skipped: skipped.length,
     skips: skipped.slice(0, SKIPS_SHOWN),
   });
