@@ -84,7 +84,7 @@ function parseSiteKeys(raw: string, site: Map<string, RegExp[]>, problems: Probl
 let cached: { raw: string; config: KeyConfig } | undefined;
 
 export function keyConfig(env: Env): KeyConfig {
-  const raw = `${env.ENVIRONMENT}\n${env.SITE_KEYS ?? ''}\n${env.SECRET_KEYS ?? ''}\n${env.IDENTITY_SECRET ?? ''}\n${env.IDENTITY_SECRET_PREVIOUS ?? ''}`;
+  const raw = `${env.ENVIRONMENT}\n${env.SITE_KEYS ?? ''}\n${env.SECRET_KEYS ?? ''}\n${env.IDENTITY_SECRET ?? ''}\n${env.IDENTITY_SECRET_PREVIOUS ?? ''}\n${!!env.ADDRESS_LIMIT}`;
   if (cached?.raw === raw) return cached.config;
   // Exactly "development", as `npm start` and the tests set it: "Production", "prod", "staging", a typo or
   // nothing at all are deployments, and a deployment never runs on keys anyone can read in this repository.
@@ -113,6 +113,9 @@ export function keyConfig(env: Env): KeyConfig {
     }
     if (site.has(k)) problems.push({ path: at, reason: 'is also a site key; a secret key must never be in a page' });
   });
+  if (!development && !env.ADDRESS_LIMIT) {
+    problems.push({ path: 'ADDRESS_LIMIT', reason: 'the rate-limiting binding is missing ([[ratelimits]] name = "ADDRESS_LIMIT" in wrangler.toml): without it, rotating anonymous ids from one address is not limited' });
+  }
   if (!development) {
     for (const k of site.keys()) {
       if (k.startsWith('pk_') && (k === DEMO_SITE_KEY || !REAL_KEY.test(k))) {

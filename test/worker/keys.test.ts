@@ -152,3 +152,9 @@ describe('rotating IDENTITY_SECRET', () => {
     expect(short.problems.map((p) => p.path)).toEqual(['IDENTITY_SECRET_PREVIOUS']);
   });
 });
+
+it('a deployment without the per-address rate-limit binding is not configured', async () => {
+  const body = await notConfigured(await send({ ...REAL, ADDRESS_LIMIT: undefined }, '/v1/leads/nobody', { headers: { Authorization: `Bearer ${SECRET_KEY}` } }));
+  expect(body.problems.map((p) => p.path)).toEqual(['ADDRESS_LIMIT']);
+  expect((await send(REAL, '/v1/leads/nobody', { headers: { Authorization: `Bearer ${SECRET_KEY}` } })).status).toBe(404);
+});
