@@ -11,11 +11,15 @@ export function fail(status: ContentfulStatusCode, error: string, message: strin
   throw new HTTPException(status, { res, message });
 }
 
-export function invalid(problems: Problem[]): never {
-  const shown = problems.slice(0, 50);
+/** At most this many problems are listed in an answer (all are counted). */
+const SHOWN = 50;
+
+/** 413 when something is over a size limit, else 400; `extra` joins the answer (a batch's `rejected`). */
+export function invalid(problems: Problem[], extra: Record<string, unknown> = {}): never {
+  const shown = problems.slice(0, SHOWN);
   if (problems.some((p) => p.tooLarge)) {
-    const big = problems.filter((p) => p.tooLarge);
-    fail(413, 'payload_too_large', formatProblems(big), { problems: big });
+    const big = problems.filter((p) => p.tooLarge).slice(0, SHOWN);
+    fail(413, 'payload_too_large', formatProblems(big), { problems: big, ...extra });
   }
-  fail(400, 'invalid_request', formatProblems(shown), { problems: shown, more: problems.length - shown.length || undefined });
+  fail(400, 'invalid_request', formatProblems(shown), { problems: shown, more: problems.length - shown.length || undefined, ...extra });
 }

@@ -11,7 +11,6 @@ import { userHashValid } from '../identity-proof.js';
 import { keyConfig } from '../keys.js';
 import { readJson } from '../body.js';
 import type { Env } from '../env.js';
-import { leadStub } from '../lead/index.js';
 import { fail, invalid } from '../errors.js';
 import { anonKey } from '../identity.js';
 import { plan, send, tally } from '../deliver.js';
@@ -104,12 +103,11 @@ function refuseAll(refused: Refusal[], batch: boolean): never {
   const problems = refused.flatMap((r) => r.problems);
   const extra = batch ? { rejected: refused.map(({ index, messageId, problems: p }) => ({ index, messageId, problems: p })) } : {};
   const first = refused[0];
-  if (first.status === 403) fail(403, first.error, formatProblems(problems.slice(0, 50)), { problems: problems.slice(0, 50), ...extra });
-  if (problems.some((p) => p.tooLarge)) {
-    const big = problems.filter((p) => p.tooLarge);
-    fail(413, 'payload_too_large', formatProblems(big.slice(0, 50)), { problems: big.slice(0, 50), ...extra });
+  if (first.status === 403) {
+    const shown = problems.slice(0, 50);
+    fail(403, first.error, formatProblems(shown), { problems: shown, ...extra });
   }
-  fail(400, 'invalid_request', formatProblems(problems.slice(0, 50)), { problems: problems.slice(0, 50), more: problems.length - 50 > 0 ? problems.length - 50 : undefined, ...extra });
+  invalid(problems, extra);
 }
 
 /** The per-address limit's window (wrangler.toml's ADDRESS_LIMIT: requests per 60 s). */
@@ -150,14 +148,11 @@ async function ingest(c: C, caller: Caller, all: Entry[], refused: Refusal[], ba
   if (visitor !== undefined && deliveries.length === 1 && !results[0].ok && results[0].refused === 'claimed') {
     // The email names a lead that exists: the batch stays with the visitor's own lead (answered about), and the
     // known lead gets the claim — the events that carry the email (sales sees the form) — without merging.
-    const own = anonKey(visitor);
-    const mine = await leadStub(c.env, own).ingest({ key: own, events: deliveries[0].events, aliases: [], receivedAt, source: caller.kind, visitor });
-    if (mine.ok) {
-      const claim = normalized.filter((n) => n.email).map((n) => n.event);
-      if (claim.length) await leadStub(c.env, deliveries[0].target).ingest({ key: deliveries[0].target, events: claim, aliases: [], receivedAt, source: caller.kind, visitor, claim: true });
-    }
-    deliveries[0] = { target: own, aliases: [], events: deliveries[0].events };
-    results = [mine];
+    const known = deliveries[0];
+    deliveries[0] = { target: anonKey(visitor), aliases: [], events: known.events };
+    results = await send(c.env, deliveries, { receivedAt, source: caller.kind, visitor });
+    const claim = normalized.filter((n) => n.email).map((n) => n.event);
+    if (results[0].ok && claim.length) await send(c.env, [{ target: known.target, aliases: [], events: claim }], { receivedAt, source: caller.kind, visitor, claim: true });
   }
   const { ok, accepted, duplicates, archived, erased } = tally(results);
   // The visitor: the lead holding the request's anonymous id (a site-key request has exactly one). A server
