@@ -244,17 +244,20 @@ export class Store {
 
   // --- events: the raw log ---------------------------------------------------------------------------------
 
-  /** Which of these ids are stored here (archived ones too), in one query per 100. */
-  known(ids: string[]): Set<string> {
-    const found = new Set<string>();
-    if (!this.#ready) return found;
+  /** Rows of `events` with these ids (`columns` of them), in one query per 100 ids. */
+  #eventRows<T>(columns: string, ids: string[]): T[] {
+    const rows: T[] = [];
+    if (!this.#ready) return rows;
     for (let i = 0; i < ids.length; i += MAX_PARAMS) {
       const chunk = ids.slice(i, i + MAX_PARAMS);
-      for (const r of this.#all<{ message_id: string }>(`SELECT message_id FROM events WHERE message_id IN (${chunk.map(() => '?').join(',')})`, ...chunk)) {
-        found.add(r.message_id);
-      }
+      rows.push(...this.#all<T>(`SELECT ${columns} FROM events WHERE message_id IN (${chunk.map(() => '?').join(',')})`, ...chunk));
     }
-    return found;
+    return rows;
+  }
+
+  /** Which of these ids are stored here (archived ones too). */
+  known(ids: string[]): Set<string> {
+    return new Set(this.#eventRows<{ message_id: string }>('message_id', ids).map((r) => r.message_id));
   }
 
   /** The stored form of an event's body: everything but the id and time, which live in columns. */
@@ -262,20 +265,9 @@ export class Store {
     return JSON.stringify(rest);
   }
 
-  /** Time and stored body of those of these ids stored here ('' for an archived one), one query per 100. */
+  /** Time and stored body of those of these ids stored here ('' for an archived one). */
   storedBodies(ids: string[]): Map<string, { ts: number; body: string }> {
-    const found = new Map<string, { ts: number; body: string }>();
-    if (!this.#ready) return found;
-    for (let i = 0; i < ids.length; i += MAX_PARAMS) {
-      const chunk = ids.slice(i, i + MAX_PARAMS);
-      for (const r of this.#all<{ message_id: string; ts: number; body: string }>(
-        `SELECT message_id, ts, body FROM events WHERE message_id IN (${chunk.map(() => '?').join(',')})`,
-        ...chunk,
-      )) {
-        found.set(r.message_id, { ts: r.ts, body: r.body });
-      }
-    }
-    return found;
+    return new Map(this.#eventRows<{ message_id: string; ts: number; body: string }>('message_id, ts, body', ids).map((r) => [r.message_id, { ts: r.ts, body: r.body }]));
   }
 
   /**
