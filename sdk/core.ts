@@ -137,6 +137,9 @@ export function create(o: Options): Leadlevel {
     timer = undefined;
     if (!on() || (!unload && !nav.onLine)) return; // 'online' flushes
     if (!unload && Date.now() < waitUntil) return schedule(waitUntil - Date.now()); // keep the retry
+    // One batch in flight at a time (the next goes when it is answered): answers arrive in order, so an older
+    // batch's level never overwrites a newer one. Only a page that is going sends beside it.
+    if (!unload && sending.size) return;
     const batch: Msg[] = [];
     let bytes = 100;
     for (const m of queue) {

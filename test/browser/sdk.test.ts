@@ -170,6 +170,33 @@ describe('delivery', () => {
   });
 });
 
+describe('answers', () => {
+  it('a slow answer to an older batch never overwrites the level a newer batch brought', async () => {
+    const page = await fresh();
+    await page.clock.install();
+    // The first batch (the page view: warm) reaches the collector at once, but its answer is held for 3 s.
+    let held = 0;
+    await page.route(/\/v1\/batch$/, async (route) => {
+      const res = await route.fetch();
+      if (held++ === 0) await new Promise((r) => setTimeout(r, 3_000));
+      await route.fulfill({ response: res });
+    });
+    await page.goto(`${web.url}/pricing`);
+    const aid = await eventually(async () => {
+      const id = await anonymousId(page);
+      expect(id).not.toBe('');
+      return id;
+    });
+    await page.clock.runFor(181_000); // 180 s of reading: hot, while the first answer is still on its way
+    await eventually(async () => expect((await lead(aid)).body.level).toBe('hot'));
+    await eventually(async () => expect(await page.evaluate(() => document.documentElement.dataset.llLevel)).toBe('hot'));
+    // Every answer is in: the page still says hot.
+    await new Promise((r) => setTimeout(r, 3_500));
+    expect(await page.evaluate(() => document.documentElement.dataset.llLevel)).toBe('hot');
+    await page.context().close();
+  });
+});
+
 describe('what a site does wrong or twice', () => {
   it('one message the collector refuses is dropped alone; a bad userId is never kept', async () => {
     const page = await fresh();
