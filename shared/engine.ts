@@ -89,7 +89,6 @@ export interface LeadState {
   /** The (time, messageId) of the last event folded: events must come after it. */
   clock: number;
   lastId: string;
-  count: number;
   firstSeen: number | null;
   sessionLast: number | null;
   types: TypeState[];
@@ -132,7 +131,6 @@ export function initState(model: CompiledModel): LeadState {
     fingerprint: model.fingerprint,
     clock: -Infinity,
     lastId: '',
-    count: 0,
     firstSeen: null,
     sessionLast: null,
     types: model.types.map((t) => ({
@@ -191,9 +189,17 @@ export function serializeState(s: LeadState): string {
 }
 
 export function parseState(text: string): LeadState {
-  const s = JSON.parse(text) as LeadState;
+  return reviveState(JSON.parse(text) as LeadState);
+}
+
+/**
+ * A state as JSON gave it back: the infinities JSON turned into null restored, and a field states stored
+ * before no longer carry (`count`) dropped, so a stored state and a freshly folded one compare equal.
+ */
+export function reviveState(s: LeadState): LeadState {
   if (s.clock === null) s.clock = -Infinity;
   for (const t of s.types) if (t.capDay === null) t.capDay = -Infinity;
+  delete (s as { count?: number }).count;
   return s;
 }
 
@@ -207,7 +213,6 @@ export function rebaseState(model: CompiledModel, old: LeadState): LeadState {
   const s = initState(model);
   s.clock = old.clock;
   s.lastId = old.lastId;
-  s.count = old.count;
   s.firstSeen = old.firstSeen;
   s.sessionLast = old.sessionLast;
   model.types.forEach((t, i) => {
@@ -493,7 +498,6 @@ export function fold(model: CompiledModel, state: LeadState, e: LeadEvent): Fold
   model.types.forEach((t, i) => foldType(model, t, state.types[i], e, path, newSession, out));
   state.clock = at;
   state.lastId = e.messageId;
-  state.count += 1;
   return out;
 }
 

@@ -9,7 +9,7 @@
  */
 import type { LeadEvent } from './events.js';
 import type { CompiledModel } from './compile.js';
-import { cloneState, compareEvents, evaluate, fold, initState, isInOrder, type FoldOutput, type LedgerEntry, type LevelChange, type LeadState, type TypeResult } from './engine.js';
+import { cloneState, compareEvents, evaluate, fold, initState, isInOrder, serializeState, type FoldOutput, type LedgerEntry, type LevelChange, type LeadState, type TypeResult } from './engine.js';
 
 /** Where a Scorer keeps raw events; the Durable Object implements it on SQLite. */
 export interface EventLog {
@@ -133,7 +133,7 @@ export class Scorer {
   #foldOne(e: LeadEvent): FoldOutput {
     const day = this.model.days.day(e.timestamp);
     const last = this.checkpoints[this.checkpoints.length - 1];
-    if (this.state.count > 0 && (!last || last.day < day) && this.model.days.day(this.state.clock) < day) {
+    if (this.state.clock > -Infinity && (!last || last.day < day) && this.model.days.day(this.state.clock) < day) {
       this.checkpoints.push({ day, state: cloneState(this.state) });
       this.#thin(day);
     }
@@ -203,9 +203,9 @@ export class Scorer {
     let folded = 0;
     for (const x of this.log.after(this.state.clock, this.state.lastId)) {
       // Once every new event is folded, a day whose opening state is what it was before the new events came
-      // (but for the count of events) will fold as it did: the rest of the old fold stands.
+      // will fold as it did: the rest of the old fold stands.
       const at = this.state.clock;
-      if (folded === fresh.length && this.#rejoin(before, x, folded)) {
+      if (folded === fresh.length && this.#rejoin(before, x)) {
         out.rejoinedAt = at;
         return out;
       }
@@ -218,22 +218,17 @@ export class Scorer {
 
   /**
    * Before folding `next`: if it opens a day that had a checkpoint in the old fold, and the state now equals
-   * that checkpoint's except for `count` (higher by the `added` new events), the old fold from that checkpoint
-   * on is taken back, its counts raised by `added`. Exact: the state is all a fold depends on, and the events
-   * from there on are the same ones.
+   * that checkpoint, the old fold from that checkpoint on is taken back as it is — those checkpoints are not
+   * even rewritten. Exact: the state is all a fold depends on, and the events from there on are the same ones.
    */
-  #rejoin(before: { checkpoints: Checkpoint[]; state: LeadState }, next: LeadEvent, added: number): boolean {
+  #rejoin(before: { checkpoints: Checkpoint[]; state: LeadState }, next: LeadEvent): boolean {
     const day = this.model.days.day(next.timestamp);
-    if (this.state.count === 0 || this.model.days.day(this.state.clock) >= day) return false;
+    if (this.state.clock === -Infinity || this.model.days.day(this.state.clock) >= day) return false;
     const k = before.checkpoints.findIndex((c) => c.day === day);
-    if (k < 0) return false;
-    const old = before.checkpoints[k].state;
-    if (old.count + added !== this.state.count || JSON.stringify({ ...old, count: 0 }) !== JSON.stringify({ ...this.state, count: 0 })) return false;
-    // Checkpoint states are never folded into (a rewind clones them), so they may share the old ones' parts.
-    this.checkpoints.push(...before.checkpoints.slice(k).map((c) => ({ day: c.day, state: { ...c.state, count: c.state.count + added } })));
+    if (k < 0 || serializeState(before.checkpoints[k].state) !== serializeState(this.state)) return false;
+    this.checkpoints.push(...before.checkpoints.slice(k));
     this.#thin(this.model.days.day(before.state.clock));
-    this.state = cloneState(before.state);
-    this.state.count += added;
+    this.state = before.state;
     return true;
   }
 

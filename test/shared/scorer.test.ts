@@ -136,8 +136,13 @@ describe('Scorer (incremental) equals score (full recomputation)', () => {
     for (const e of events) scorer.add(e);
     // "Other page" gives +1, 5 a day: a ninth view in the afternoon of day 4 earns nothing and moves nothing after it.
     const late = page(T0 + 4 * DAY + 14 * HOUR + 30 * MIN, '/features');
+    const laterBefore = scorer.checkpoints.filter((c) => c.day > model.days.day(late.timestamp)).map((c) => c.state);
     const r = scorer.add(late);
     expect(r.refolded).toBe(8); // day 4's views, from the checkpoint at its start; days 5 to 9 stand
+    // The checkpoints after that day are the old ones, untouched: the store has nothing to rewrite for them.
+    const laterAfter = scorer.checkpoints.filter((c) => c.day > model.days.day(late.timestamp)).map((c) => c.state);
+    expect(laterAfter).toHaveLength(laterBefore.length);
+    laterAfter.forEach((s, i) => expect(s).toBe(laterBefore[i]));
     expect(r.rejoinedAt).toBe(T0 + 4 * DAY + 16 * HOUR);
     const full = new Scorer(model, new MemoryLog());
     full.addMany([...events, late]);

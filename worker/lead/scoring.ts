@@ -7,7 +7,7 @@
  * the alarm rescores it, and reads meanwhile answer from the summary stored at its last commit.
  */
 import type { CompiledModel } from '../../shared/compile.js';
-import { cloneState, initState, rebaseState, serializeState, type FoldOutput, type LeadState, type LevelChange, type TypeResult } from '../../shared/engine.js';
+import { cloneState, initState, rebaseState, reviveState, serializeState, type FoldOutput, type LeadState, type LevelChange, type TypeResult } from '../../shared/engine.js';
 import type { LeadEvent } from '../../shared/events.js';
 import { Scorer, type EventLog } from '../../shared/scorer.js';
 import type { Store } from './store.js';
@@ -91,10 +91,7 @@ export class Scoring {
   }
 
   #parseBase(text: string): LeadState {
-    const { state } = JSON.parse(text) as { state: LeadState };
-    if (state.clock === null) state.clock = -Infinity;
-    for (const t of state.types) if (t.capDay === null) t.capDay = -Infinity;
-    return state;
+    return reviveState((JSON.parse(text) as { state: LeadState }).state);
   }
 
   /** The lead as of `now`, without writing anything (the level history is recorded by `settle`). */
