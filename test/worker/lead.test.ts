@@ -216,6 +216,30 @@ describe('late events and retries', () => {
     expect(body).toMatchObject({ level: expected.level, engagementScore: expected.engagementScore, leadScore: expected.leadScore, momentum: expected.momentum });
     expect(body.level).toBe('hot');
   });
+
+  it('a late event refolds through hundreds of stored events, many at one instant, each exactly once', async () => {
+    const user = uid('u');
+    const now = Date.now();
+    const at = now - 3 * DAY;
+    // 300 views at one instant (more than a read page holds), in a shuffled id order, then 250 spread after.
+    const events = [
+      ...Array.from({ length: 300 }, (_, i) => ({ type: 'page', properties: { path: `/docs/${i}` }, at, messageId: `m-${user}-${(i * 7919) % 300}` })),
+      ...Array.from({ length: 250 }, (_, i) => ({ type: 'page', properties: { path: i % 10 ? `/p${i}` : '/pricing' }, at: at + (i + 1) * 10 * MIN, messageId: `n-${user}-${i}` })),
+      { type: 'track', event: 'Form Submitted', properties: { kind: 'case_study_download' }, at: at + DAY + 3 * MIN, messageId: `f-${user}` },
+    ];
+    const late = { type: 'track', event: 'Email Link Clicked', properties: {}, at: at - 5 * MIN, messageId: `l-${user}` };
+    const msg = (e: { type: string; event?: string; properties: object; at: number; messageId: string }) => ({ type: e.type, userId: user, messageId: e.messageId, event: e.event, properties: e.properties, timestamp: iso(e.at) });
+    for (let i = 0; i < events.length; i += 100) expect((await serverBatch(events.slice(i, i + 100).map(msg))).status).toBe(200);
+    expect((await serverBatch([msg(late)])).status).toBe(200);
+    const all = [late, ...events];
+    const expected = score(
+      compileModel(b2bDefault),
+      all.map((e): LeadEvent => ({ messageId: e.messageId, type: e.type as 'page', event: e.event, properties: e.properties as JsonObject, timestamp: e.at })),
+      Date.now(),
+    ).types[0];
+    const body = await lead(user);
+    expect(body).toMatchObject({ events: all.length, level: expected.level, engagementScore: expected.engagementScore, leadScore: expected.leadScore, momentum: expected.momentum });
+  });
 });
 
 describe('retention', () => {

@@ -308,39 +308,42 @@ export class Store {
     let at = Number.isFinite(t) ? t : Number.MIN_SAFE_INTEGER;
     let after = Number.isFinite(t) ? id : '';
     const end = Number.isFinite(until) ? until : Number.MAX_SAFE_INTEGER;
+    // A late event's refold usually stops a day later, where it rejoins the old fold: the first page is small,
+    // later ones grow to `page`; bodies are parsed only as events are taken.
+    let size = Math.min(page, 64);
+    type Row = { message_id: string; ts: number; received_at: number; body: string; seq: number };
+    const order = (a: Row, b: Row) => compareEvents({ timestamp: a.ts, messageId: a.message_id } as LeadEvent, { timestamp: b.ts, messageId: b.message_id } as LeadEvent);
+    const later = (r: Row) => r.ts > at || r.message_id > after;
     for (;;) {
       // Ordered in JS by the engine's own comparison below; SQLite orders ts first so pages do not overlap.
-      const rows = this.#all<{ message_id: string; ts: number; received_at: number; body: string; seq: number }>(
+      const read = this.#all<Row>(
         `SELECT rowid AS seq, message_id, ts, received_at, body FROM events
           WHERE ts >= ? AND ts <= ? AND body != '' ORDER BY ts, message_id LIMIT ?`,
-        at, end, page + 1,
+        at, end, size + 1,
       );
-      const events = rows.map(Store.#event).filter((e) => e.timestamp > at || e.messageId > after);
       // Same-time ids: SQLite's collation and JS's comparison agree for the ASCII ids clients send, but the
       // engine is the judge, so each page is sorted its way.
-      events.sort(compareEvents);
-      if (rows.length <= page) {
-        yield* events;
+      const rows = read.filter(later).sort(order);
+      if (read.length <= size) {
+        for (const r of rows) yield Store.#event(r);
         return;
       }
       // Hold back the last timestamp of a full page: more rows of that instant may follow.
-      const lastTs = events[events.length - 1].timestamp;
-      const ready = events.filter((e) => e.timestamp < lastTs);
-      yield* ready;
+      const lastTs = read[read.length - 1].ts;
+      const ready = rows.filter((r) => r.ts < lastTs);
+      for (const r of ready) yield Store.#event(r);
       if (!ready.length) {
         // A page's worth of events at one instant: take the whole instant at once.
-        const same = this.#all<{ message_id: string; ts: number; received_at: number; body: string; seq: number }>(
-          `SELECT rowid AS seq, message_id, ts, received_at, body FROM events WHERE ts = ? AND body != ''`,
-          lastTs,
-        ).map(Store.#event).filter((e) => e.timestamp > at || e.messageId > after).sort(compareEvents);
-        yield* same;
+        const same = this.#all<Row>(`SELECT rowid AS seq, message_id, ts, received_at, body FROM events WHERE ts = ? AND body != ''`, lastTs).filter(later).sort(order);
+        for (const r of same) yield Store.#event(r);
         at = lastTs;
         after = '\uffff';
-        continue;
+      } else {
+        const last = ready[ready.length - 1];
+        at = last.ts;
+        after = last.message_id;
       }
-      const last = ready[ready.length - 1];
-      at = last.timestamp;
-      after = last.messageId;
+      size = Math.min(page, size * 4);
     }
   }
 
