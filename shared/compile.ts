@@ -282,8 +282,9 @@ export function validateModel(model: Model): Problem[] {
     return problems;
   }
   uniqueIds(model.scoringTypes, 'scoringTypes', problems);
-  if (model.fit !== undefined) checkFit(model.fit, 'fit', problems);
-  model.scoringTypes.forEach((t, i) => checkType(t, `scoringTypes[${t?.id ?? i}]`, custom, model.fit !== undefined, problems));
+  const hasFit = model.fit !== undefined && model.fit !== null;
+  if (hasFit) checkFit(model.fit, 'fit', problems);
+  model.scoringTypes.forEach((t, i) => checkType(t, `scoringTypes[${t?.id ?? i}]`, custom, hasFit, problems));
   return problems;
 }
 

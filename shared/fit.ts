@@ -84,7 +84,7 @@ const WORD = /^[\p{L}\p{N} &.'/+-]+$/u;
 export const wordsOf = (m: string | string[]): string[] =>
   asList(m)
     .flatMap((s) => String(s).split('|'))
-    .map((w) => w.trim().toLowerCase());
+    .map((w) => w.trim());
 
 /** A text value's number: "250" is 250, "201-500" is 201, "10,000+" is 10000; other text has none. */
 export function numberOf(v: FitValue | undefined): number | undefined {

@@ -198,6 +198,9 @@ export interface Model {
   /** Custom track event names rules may use besides SPEC's canonical ones. */
   customEvents?: string[];
   scoringTypes: ScoringType[];
-  /** How well the lead fits the ideal customer profile, from its traits: shown in reads, usable in stages. */
-  fit?: FitSection;
+  /**
+   * How well the lead fits the ideal customer profile, from its traits: shown in reads, usable in stages. Null
+   * (in a file that extends a shipped model) turns it off.
+   */
+  fit?: FitSection | null;
 }

@@ -176,5 +176,8 @@ describe('fit in the engine', () => {
   it('a model without a fit section gives no fit', () => {
     const { fit: _, ...noFit } = b2bDefault;
     expect(score(compileModel(noFit), [identify(at(0), { title: 'CEO' })], at(1)).types[0].fit).toBeNull();
+    // A file extending the default turns it off with null.
+    expect(validateModel({ ...b2bDefault, fit: null })).toEqual([]);
+    expect(compileModel({ ...b2bDefault, fit: null }).fit).toBeNull();
   });
 });
