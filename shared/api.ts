@@ -3,6 +3,7 @@
  * for all of them.
  */
 import type { JsonObject, JsonValue, LeadEvent } from './events.js';
+import type { FitResult } from './fit.js';
 
 /** Who sent a write: a site key (a browser, public) or a secret key (a server). */
 export type KeyKind = 'public' | 'secret';
@@ -142,6 +143,8 @@ export interface LeadView extends Omit<TypeView, 'scoringType' | 'name'> {
   rescorePending?: boolean;
   scoringTypes: TypeView[];
   history: { scoringType: string; from: string; to: string; at: string; reason: Reason }[];
+  /** How well the lead fits the model's ideal customer profile, from its traits; null when the model has no fit. */
+  fit: FitResult | null;
   /** The latest value of each trait (identify traits, context.traits) and when it was set. */
   traits?: Record<string, { value: JsonValue; at: string }>;
   /** The accounts (Segment groups) the lead belongs to, with the account's traits. */

@@ -5,6 +5,7 @@
  */
 import { FORM_KINDS, KNOWN_EVENTS, KNOWN_FORM_KINDS as KINDS } from './events.js';
 import { SESSION_GAP_MS, DAY_MS } from './limits.js';
+import { checkFit, compileFit, FIT_GRADES, type CompiledFit } from './fit.js';
 import { compileMatch, pathMatcher, type Matcher } from './match.js';
 import type { Caps, Match, Model, ScoringType } from './model.js';
 import { stableHash } from './normalize.js';
@@ -37,6 +38,8 @@ export interface CompiledStage {
   minLeadScore: number;
   minEngagementScore: number;
   minLevel: number;
+  /** The worst fit grade the stage allows, as an index into FIT_GRADES (3, D, when it names none). */
+  minFit: number;
 }
 
 export interface CompiledType {
@@ -73,6 +76,8 @@ export interface CompiledModel {
   sessionMs: number;
   days: DayClock;
   types: CompiledType[];
+  /** The model's fit section, or null when it has none (leads then have no fit). */
+  fit: CompiledFit | null;
   source: Model;
 }
 
@@ -162,7 +167,7 @@ function uniqueIds(items: { id?: unknown }[], at: string, problems: Problem[]): 
   });
 }
 
-function checkType(t: ScoringType, at: string, custom: Set<string>, problems: Problem[]): void {
+function checkType(t: ScoringType, at: string, custom: Set<string>, hasFit: boolean, problems: Problem[]): void {
   if (!Array.isArray(t.tiers) || t.tiers.length === 0) {
     problems.push({ path: `${at}.tiers`, reason: 'needs at least one tier (e.g. cold from 0)' });
     return;
@@ -254,6 +259,10 @@ function checkType(t: ScoringType, at: string, custom: Set<string>, problems: Pr
   uniqueIds(t.stages ?? [], `${at}.stages`, problems);
   (t.stages ?? []).forEach((s, i) => {
     if (s.minLevel !== undefined && !tierIds.has(s.minLevel)) problems.push({ path: `${at}.stages[${s.id ?? i}].minLevel`, reason: `no tier "${s.minLevel}"` });
+    if (s.minFit !== undefined) {
+      if (!FIT_GRADES.includes(s.minFit)) problems.push({ path: `${at}.stages[${s.id ?? i}].minFit`, reason: `"${String(s.minFit).slice(0, 20)}" is not a fit grade (${FIT_GRADES.join(', ')})` });
+      else if (!hasFit) problems.push({ path: `${at}.stages[${s.id ?? i}].minFit`, reason: 'needs the model\'s fit section (fit: { rules, grades }) to grade leads by' });
+    }
   });
 }
 
@@ -273,7 +282,9 @@ export function validateModel(model: Model): Problem[] {
     return problems;
   }
   uniqueIds(model.scoringTypes, 'scoringTypes', problems);
-  model.scoringTypes.forEach((t, i) => checkType(t, `scoringTypes[${t?.id ?? i}]`, custom, problems));
+  const hasFit = model.fit !== undefined && model.fit !== null;
+  if (hasFit) checkFit(model.fit, 'fit', problems);
+  model.scoringTypes.forEach((t, i) => checkType(t, `scoringTypes[${t?.id ?? i}]`, custom, hasFit, problems));
   return problems;
 }
 
@@ -323,6 +334,7 @@ function compileType(t: ScoringType, index: number): CompiledType {
       minLeadScore: s.minLeadScore ?? -Infinity,
       minEngagementScore: s.minEngagementScore ?? -Infinity,
       minLevel: s.minLevel === undefined ? 0 : tierIndex(s.minLevel),
+      minFit: s.minFit === undefined ? FIT_GRADES.length - 1 : FIT_GRADES.indexOf(s.minFit),
     })),
     keepDays: windowDays + (surge?.days ?? 7),
   };
@@ -341,6 +353,7 @@ export function compileModel(model: Model): CompiledModel {
     sessionMs: model.sessionMinutes !== undefined ? model.sessionMinutes * 60_000 : SESSION_GAP_MS,
     days: dayClock(model.timeZone),
     types: model.scoringTypes.map(compileType),
+    fit: model.fit ? compileFit(model.fit) : null,
     source: model,
   };
 }

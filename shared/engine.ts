@@ -9,6 +9,7 @@
  */
 import { eventPath, type LeadEvent } from './events.js';
 import type { CompiledModel, CompiledType } from './compile.js';
+import { cloneFitState, emptyFitState, fitOfState, FIT_GRADES, noteFitTraits, regrade, type FitResult, type FitState } from './fit.js';
 
 export type LevelReason =
   | { kind: 'start' }
@@ -92,6 +93,8 @@ export interface LeadState {
   firstSeen: number | null;
   sessionLast: number | null;
   types: TypeState[];
+  /** The trait values the model's fit rules read (absent in states stored before fit existed). */
+  fit?: FitState;
 }
 
 export interface FoldOutput {
@@ -121,6 +124,8 @@ export interface TypeResult {
   nextLevelChangeAt: number | null;
   /** The next instant anything changes by itself (ladder, window expiry, penalty), or null. */
   nextChangeAt: number | null;
+  /** The lead's fit (the same in every scoring type); null when the model has no fit section. */
+  fit: FitResult | null;
 }
 
 export function initState(model: CompiledModel): LeadState {
@@ -133,6 +138,7 @@ export function initState(model: CompiledModel): LeadState {
     lastId: '',
     firstSeen: null,
     sessionLast: null,
+    fit: emptyFitState(),
     types: model.types.map((t) => ({
       id: t.id,
       level: 0,
@@ -165,6 +171,7 @@ export function initState(model: CompiledModel): LeadState {
 export function cloneState(s: LeadState): LeadState {
   return {
     ...s,
+    fit: s.fit && cloneFitState(s.fit),
     types: s.types.map((t) => ({
       ...t,
       days: t.days.slice(),
@@ -215,6 +222,12 @@ export function rebaseState(model: CompiledModel, old: LeadState): LeadState {
   s.lastId = old.lastId;
   s.firstSeen = old.firstSeen;
   s.sessionLast = old.sessionLast;
+  // The trait values the old model's fit read; the new model's grade of them (a trait only the new model reads
+  // comes back when its events are refolded, not from history compacted before).
+  if (old.fit) {
+    s.fit = cloneFitState(old.fit);
+    if (model.fit) regrade(model.fit, s.fit);
+  }
   model.types.forEach((t, i) => {
     // States stored before types carried their id match by position.
     const o = old.types.find((x) => x.id === t.id) ?? (old.types[i]?.id === undefined ? old.types[i] : undefined);
@@ -367,7 +380,7 @@ function applyRule(t: CompiledType, ts: TypeState, ruleIdx: number, at: number):
   return { points, clippedBy };
 }
 
-function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadEvent, path: string | undefined, newSession: boolean, out: FoldOutput): void {
+function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadEvent, path: string | undefined, newSession: boolean, fitRank: number, out: FoldOutput): void {
   const at = e.timestamp;
   const d = model.days.day(at);
   advanceType(t, ts, at, out);
@@ -466,7 +479,7 @@ function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadE
     const eng = Math.max(0, ts.winSum);
     for (let s = t.stages.length - 1; s > ts.stage; s--) {
       const st = t.stages[s];
-      if (lead >= st.minLeadScore && eng >= st.minEngagementScore && ts.level >= st.minLevel) {
+      if (lead >= st.minLeadScore && eng >= st.minEngagementScore && ts.level >= st.minLevel && fitRank <= st.minFit) {
         ts.stage = s;
         break;
       }
@@ -495,7 +508,10 @@ export function fold(model: CompiledModel, state: LeadState, e: LeadEvent): Fold
   const newSession = state.sessionLast === null || at - state.sessionLast > model.sessionMs;
   state.sessionLast = at;
   const path = eventPath(e);
-  model.types.forEach((t, i) => foldType(model, t, state.types[i], e, path, newSession, out));
+  // Traits first: an identify that makes the lead a good fit can complete a stage at once.
+  if (model.fit) noteFitTraits(model.fit, (state.fit ??= emptyFitState()), e);
+  const fitRank = state.fit?.rank ?? FIT_GRADES.length - 1;
+  model.types.forEach((t, i) => foldType(model, t, state.types[i], e, path, newSession, fitRank, out));
   state.clock = at;
   state.lastId = e.messageId;
   return out;
@@ -507,7 +523,7 @@ export function advance(model: CompiledModel, state: LeadState, now: number, out
   model.types.forEach((t, i) => advanceType(t, state.types[i], now, out));
 }
 
-function readType(model: CompiledModel, t: CompiledType, ts: TypeState, now: number, seen: boolean): TypeResult {
+function readType(model: CompiledModel, t: CompiledType, ts: TypeState, now: number, seen: boolean, fit: FitResult | null): TypeResult {
   const d = model.days.day(now);
   const engagement = engagementOn(t, ts, d);
   const from = d - t.windowDays + 1;
@@ -539,6 +555,7 @@ function readType(model: CompiledModel, t: CompiledType, ts: TypeState, now: num
     lastActivityAt: ts.lastActivity,
     nextLevelChangeAt: seen && ladder !== Infinity ? ladder : null,
     nextChangeAt: seen && next !== Infinity ? next : null,
+    fit,
   };
 }
 
@@ -550,5 +567,6 @@ export function evaluate(model: CompiledModel, state: LeadState, now: number, ou
   const s = cloneState(state);
   const at = Math.max(now, state.clock);
   advance(model, s, at, out);
-  return model.types.map((t, i) => readType(model, t, s.types[i], at, s.firstSeen !== null));
+  const fit = model.fit ? fitOfState(model.fit, s.fit) : null;
+  return model.types.map((t, i) => readType(model, t, s.types[i], at, s.firstSeen !== null, fit));
 }

@@ -120,6 +120,8 @@ export interface Stage {
   minLeadScore?: number;
   minEngagementScore?: number;
   minLevel?: string;
+  /** …and the lead's fit grade is this one or better (`B`: A or B). Needs the model's `fit` section. */
+  minFit?: FitGrade;
 }
 
 export interface ScoringType {
@@ -143,6 +145,47 @@ export interface ScoringType {
   stages?: Stage[];
 }
 
+/** Fit grades, best first. D is every score below C's threshold. */
+export type FitGrade = 'A' | 'B' | 'C' | 'D';
+
+/**
+ * One fit rule: when the lead's trait meets the condition, the rule gives its points. Give exactly one kind of
+ * condition: a number range (`gte`, `lte`), a list of values (`in`), words (`matches`) or `exists`.
+ */
+export interface FitRule {
+  /**
+   * The trait, or several names for it: the first one the lead has is used (`["employees",
+   * "company.employee_count"]`). A dotted name reaches into an object trait (`address.country`). A name the
+   * lead's own traits lack is looked up in the traits of its account (its latest Segment `group` call).
+   */
+  trait: string | string[];
+  /** Shown with the points in the lead's fit reasons (`200+ employees`). */
+  label: string;
+  /** Points given, positive or negative (a disqualifier). */
+  points: number;
+  /** At least / at most this number. A text value counts by its first number: "201-500" is 201, "10,000+" 10000. */
+  gte?: number;
+  lte?: number;
+  /** One of these values (text compared case-insensitively, ignoring surrounding spaces). */
+  in?: Array<string | number>;
+  /**
+   * Words or phrases, any of which the value contains as whole words, case-insensitively: `"VP|Head|Chief"` or
+   * `["VP", "Head of"]`. Plain words only (letters, digits, spaces and & . ' / + -): not a regular expression.
+   */
+  matches?: string | string[];
+  /** The lead has the trait (true) or lacks it (false). */
+  exists?: boolean;
+  /** Applies only when no earlier rule on the same trait gave points (a ladder: C-level, else director, …). */
+  otherwise?: boolean;
+}
+
+/** The model's fit section: identify traits (company size, industry, role, country) → points → a grade A–D. */
+export interface FitSection {
+  rules: FitRule[];
+  /** The lowest fit score of each grade; they must descend. D is every score below C. */
+  grades: { A: number; B: number; C: number };
+}
+
 export interface Model {
   id: string;
   name?: string;
@@ -155,4 +198,9 @@ export interface Model {
   /** Custom track event names rules may use besides SPEC's canonical ones. */
   customEvents?: string[];
   scoringTypes: ScoringType[];
+  /**
+   * How well the lead fits the ideal customer profile, from its traits: shown in reads, usable in stages. Null
+   * (in a file that extends a shipped model) turns it off.
+   */
+  fit?: FitSection | null;
 }

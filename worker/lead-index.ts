@@ -1,5 +1,5 @@
 /**
- * The D1 lead index: one compact row per lead, written by each lead's outbox when its level, stage or
+ * The D1 lead index: one compact row per lead, written by each lead's outbox when its level, stage, fit or
  * identity changes, so lists and insights are queries instead of fan-outs over objects. The schema is in
  * migrations/ (applied by `npm start`, the tests and `wrangler d1 migrations apply`).
  */
@@ -17,6 +17,9 @@ export interface IndexRow {
   leadScore: number;
   momentum: number;
   stage: string | null;
+  /** Null when the model has no fit section (or the row was written before fit existed). */
+  fitGrade: string | null;
+  fitScore: number | null;
   doNotContact: boolean;
   lastActivityAt: number | null;
   model: string;
@@ -42,16 +45,16 @@ export async function writeIndex(db: D1Database, version: number, news: IndexNew
       db
         .prepare(
           `INSERT INTO leads (key, id, email, user_id, level, level_rank, level_since, engagement_score, lead_score, momentum, stage,
-             do_not_contact, last_activity_at, model, model_version, updated_at, version)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+             do_not_contact, last_activity_at, model, model_version, updated_at, version, fit_grade, fit_score)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
            ON CONFLICT (key) DO UPDATE SET id = excluded.id, email = excluded.email, user_id = excluded.user_id, level = excluded.level,
              level_rank = excluded.level_rank, level_since = excluded.level_since, engagement_score = excluded.engagement_score,
              lead_score = excluded.lead_score, momentum = excluded.momentum, stage = excluded.stage, do_not_contact = excluded.do_not_contact,
              last_activity_at = excluded.last_activity_at, model = excluded.model, model_version = excluded.model_version,
-             updated_at = excluded.updated_at, version = excluded.version
+             updated_at = excluded.updated_at, version = excluded.version, fit_grade = excluded.fit_grade, fit_score = excluded.fit_score
            WHERE excluded.version > leads.version`,
         )
-        .bind(r.key, r.id, r.email, r.userId, r.level, r.levelRank, r.levelSince, r.engagementScore, r.leadScore, r.momentum, r.stage, r.doNotContact ? 1 : 0, r.lastActivityAt, r.model, r.modelVersion, r.updatedAt, version),
+        .bind(r.key, r.id, r.email, r.userId, r.level, r.levelRank, r.levelSince, r.engagementScore, r.leadScore, r.momentum, r.stage, r.doNotContact ? 1 : 0, r.lastActivityAt, r.model, r.modelVersion, r.updatedAt, version, r.fitGrade, r.fitScore),
     );
   }
   for (const key of news.remove ?? []) statements.push(db.prepare('DELETE FROM leads WHERE key = ?1').bind(key));
@@ -77,6 +80,8 @@ export type QueueOrder = keyof typeof QUEUE_ORDERS;
 export interface QueueQuery {
   levels?: string[];
   stages?: string[];
+  /** Fit grades (A–D). */
+  fits?: string[];
   /** The start of an id or an email. */
   q?: string;
   /** Leave out leads that must not be contacted. */
@@ -99,6 +104,8 @@ interface IndexRecord {
   lead_score: number;
   momentum: number;
   stage: string | null;
+  fit_grade: string | null;
+  fit_score: number | null;
   do_not_contact: number;
   last_activity_at: number | null;
   model: string;
@@ -121,6 +128,7 @@ export async function queryQueue(db: D1Database, query: QueueQuery): Promise<{ r
   };
   if (query.levels?.length) list('level', query.levels);
   if (query.stages?.length) list('stage', query.stages);
+  if (query.fits?.length) list('fit_grade', query.fits);
   if (query.contactable) where.push('do_not_contact = 0');
   if (query.q) {
     const prefix = query.q.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`) + '%';
@@ -163,6 +171,8 @@ const toRow = (r: IndexRecord): IndexRow => ({
   leadScore: r.lead_score,
   momentum: r.momentum,
   stage: r.stage,
+  fitGrade: r.fit_grade,
+  fitScore: r.fit_score,
   doNotContact: r.do_not_contact === 1,
   lastActivityAt: r.last_activity_at,
   model: r.model,

@@ -1,5 +1,5 @@
 /** `b2b-default`: the model a site that configures nothing gets, exactly as SPEC's table describes it. */
-import type { Floor, Model, Rule, ScoringType } from '../model.js';
+import type { FitSection, Floor, Model, Rule, ScoringType } from '../model.js';
 
 const PRICING = ['/pricing', '/pricing/**'];
 const HIGH_INTENT = ['/pricing/**', '/compare/**', '/docs/**'];
@@ -74,9 +74,53 @@ export const B2B_ENGAGEMENT: ScoringType = {
   suppress: B2B_SUPPRESS,
 };
 
+/**
+ * Fit for a B2B SaaS ideal customer profile (seed 000: company size, industry, role; SPEC adds country), in
+ * Segment's trait names first (`company.employee_count`, `company.industry`, `title`, `address.country`), then
+ * the common flat ones. A VP at a 200-person software company is an A (20 + 20 + 20); a manager at a 50-person
+ * one in a core market a B (10 + 20 + 8 + 10); a lead who told us nothing a D.
+ */
+const EMPLOYEES = ['employees', 'company.employee_count', 'company.employees', 'company_size', 'companySize', 'numberOfEmployees'];
+const INDUSTRY = ['industry', 'company.industry'];
+const TITLE = ['title', 'jobTitle', 'job_title', 'role'];
+const COUNTRY = ['country', 'address.country', 'company.country'];
+
+export const B2B_FIT: FitSection = {
+  rules: [
+    { trait: EMPLOYEES, gte: 1000, points: 25, label: '1,000+ employees' },
+    { trait: EMPLOYEES, gte: 200, lte: 999, points: 20, label: '200–999 employees' },
+    { trait: EMPLOYEES, gte: 50, lte: 199, points: 10, label: '50–199 employees' },
+    { trait: EMPLOYEES, lte: 9, points: -10, label: 'Fewer than 10 employees' },
+    {
+      trait: INDUSTRY,
+      in: ['Software', 'SaaS', 'Computer Software', 'Technology', 'Information Technology', 'Information Technology and Services', 'Internet', 'Financial Services', 'Fintech', 'Marketing and Advertising', 'Marketing & Advertising', 'Telecommunications'],
+      points: 20,
+      label: 'Target industry',
+    },
+    {
+      trait: INDUSTRY,
+      in: ['Manufacturing', 'Retail', 'E-commerce', 'Healthcare', 'Hospital & Health Care', 'Media', 'Professional Services', 'Consulting', 'Management Consulting', 'Logistics'],
+      points: 10,
+      label: 'Adjacent industry',
+    },
+    { trait: TITLE, matches: 'Chief|CEO|CTO|CMO|CRO|COO|CFO|CIO|Founder|Co-Founder|Owner|President|VP|SVP|EVP|Vice President', points: 20, label: 'Executive (C-level, VP or founder)' },
+    { trait: TITLE, matches: 'Head|Director', points: 15, label: 'Head or director', otherwise: true },
+    { trait: TITLE, matches: 'Manager', points: 8, label: 'Manager', otherwise: true },
+    { trait: TITLE, matches: 'Student|Intern|Trainee', points: -20, label: 'Student or intern' },
+    {
+      trait: COUNTRY,
+      in: ['US', 'USA', 'United States', 'United States of America', 'CA', 'Canada', 'GB', 'UK', 'United Kingdom', 'IE', 'Ireland', 'DE', 'Germany', 'FR', 'France', 'NL', 'Netherlands', 'SE', 'Sweden', 'CH', 'Switzerland', 'AU', 'Australia'],
+      points: 10,
+      label: 'Core market',
+    },
+  ],
+  grades: { A: 60, B: 40, C: 20 },
+};
+
 export const b2bDefault: Model = {
   id: 'b2b-default',
   name: 'B2B default',
   version: 1,
   scoringTypes: [B2B_ENGAGEMENT],
+  fit: B2B_FIT,
 };

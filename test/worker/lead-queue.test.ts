@@ -107,7 +107,7 @@ describe('the work queue', () => {
     await bad('contactable=maybe', 'contactable');
     await bad('cursor=not-a-cursor', 'cursor');
     await bad('team=sdr', 'team');
-    await bad('fit=A', 'fit');
+    await bad('fit=E', 'fit');
     await bad('sort=score', 'sort');
     await bad('level=hot&level=warm', 'level');
     // A cursor of one order is not one of another.

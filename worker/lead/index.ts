@@ -165,6 +165,8 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     if (!this.#scoring.exists) this.#index = 'now';
     const c = this.#scoring.add(input.events, input.receivedAt);
     if (c.added.length) this.#index ??= 'soon';
+    // New traits that move the fit reach the queue at once, as a level change does.
+    if (fitMoved(c.before[0], c.after[0])) this.#index = 'now';
     this.#profile.note(input.events);
     this.#noteIdentity(joined);
     this.#retention.schedule();
@@ -202,7 +204,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     }
   }
 
-  /** Part of every commit: the lead index hears of a new lead, a level or stage change, a merge. */
+  /** Part of every commit: the lead index hears of a new lead, a level, stage or fit change, a merge. */
   #commitNews(now: number, merged: readonly string[] = []): void {
     if (!this.#index && !merged.length) return;
     const at = this.#index === 'soon' && !merged.length ? now + INDEX_REFRESH_MS : now;
@@ -231,6 +233,8 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       leadScore: r.leadScore,
       momentum: r.momentum,
       stage: r.stage,
+      fitGrade: r.fit?.grade ?? null,
+      fitScore: r.fit?.score ?? null,
       doNotContact: r.doNotContact,
       lastActivityAt: r.lastActivityAt,
       model: state.model,
@@ -329,4 +333,5 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   }
 }
 
+const fitMoved = (a: TypeResult | undefined, b: TypeResult | undefined) => a?.fit?.grade !== b?.fit?.grade || a?.fit?.score !== b?.fit?.score;
 const move = (c: LevelChange) => ({ scoringType: c.scoringType, from: c.from, to: c.to, at: c.at, reason: c.reason.kind });

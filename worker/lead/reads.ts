@@ -130,6 +130,8 @@ export class Reads {
       model: { id: state.model, version: state.version },
       scoringTypes: types,
       history,
+      // A summary stored before fit existed has none: null until the lead is rescored.
+      fit: results[0].fit ?? null,
     };
     const base = this.store.meta('base');
     if (base) {

@@ -12,6 +12,7 @@ import type { EventCursor, EventsPage } from '../../shared/api.js';
 import { activeModel } from '../model.js';
 import { contentFor, treatmentFor } from '../site.js';
 import { MAX_ID_LENGTH } from '../../shared/limits.js';
+import { FIT_GRADES } from '../../shared/fit.js';
 
 function checkId(id: string): void {
   if (!id || id.length > MAX_ID_LENGTH) fail(400, 'invalid_id', `a lead id is 1 to ${MAX_ID_LENGTH} characters (a userId, an email or an anonymousId)`);
@@ -45,13 +46,13 @@ function decodeCursor(s: string): { ts: number; id: string } {
   fail(400, 'invalid_cursor', 'cursor is not one this API returned; pass nextCursor from the previous page as is');
 }
 
-const QUEUE_PARAMS = ['level', 'stage', 'q', 'contactable', 'order', 'limit', 'cursor'];
-const LATER = { team: 'teams (leadlevel.teams.json)', fit: 'a fit section in the model' } as Record<string, string>;
+const QUEUE_PARAMS = ['level', 'stage', 'fit', 'q', 'contactable', 'order', 'limit', 'cursor'];
+const LATER = { team: 'teams (leadlevel.teams.json)' } as Record<string, string>;
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 /**
  * `GET /v1/leads`: the work queue, a query on the D1 lead index (never a walk over lead objects). Filters by
- * level, stage, id or email prefix and contactability; ordered by priority (level, momentum, recency), recency
+ * level, stage, fit grade, id or email prefix and contactability; ordered by priority (level, momentum, recency), recency
  * or score; paged by an opaque cursor.
  */
 async function queue(c: Context<{ Bindings: Env }>) {
@@ -72,6 +73,9 @@ async function queue(c: Context<{ Bindings: Env }>) {
   const stages = listOf('stage');
   const stageIds = t.stages.map((s) => s.id);
   for (const s of stages ?? []) if (!stageIds.includes(s)) problems.push({ path: 'stage', reason: `"${s.slice(0, 40)}" is not a stage of the model (${stageIds.join(', ') || 'it has none'})` });
+  const fits = listOf('fit')?.map((f) => f.toUpperCase());
+  if (fits && !activeModel().fit) problems.push({ path: 'fit', reason: 'needs a fit section in the model, which this deployment does not have' });
+  else for (const f of fits ?? []) if (!(FIT_GRADES as readonly string[]).includes(f)) problems.push({ path: 'fit', reason: `"${f.slice(0, 40)}" is not a fit grade (${FIT_GRADES.join(', ')})` });
   const order = (one('order') ?? 'priority') as QueueOrder;
   if (!(order in QUEUE_ORDERS)) problems.push({ path: 'order', reason: `must be one of ${Object.keys(QUEUE_ORDERS).join(', ')}` });
   const limitRaw = one('limit') ?? '50';
@@ -93,7 +97,7 @@ async function queue(c: Context<{ Bindings: Env }>) {
     if (!after) problems.push({ path: 'cursor', reason: 'is not one this list returned for this order; pass nextCursor from the previous page as is' });
   }
   if (problems.length) invalid(problems);
-  const page = await queryQueue(c.env.INDEX, { levels, stages, q, contactable: contactable === 'true', order, limit, after });
+  const page = await queryQueue(c.env.INDEX, { levels, stages, fits, q, contactable: contactable === 'true', order, limit, after });
   const names = new Map(t.tierIds.map((id, i) => [id, t.tierNames[i]]));
   return c.json({
     leads: page.rows.map((r) => ({
@@ -107,6 +111,7 @@ async function queue(c: Context<{ Bindings: Env }>) {
       leadScore: r.leadScore,
       momentum: r.momentum,
       stage: r.stage,
+      fit: r.fitGrade === null ? null : { grade: r.fitGrade, score: r.fitScore },
       doNotContact: r.doNotContact,
       lastActivityAt: iso(r.lastActivityAt),
       modelVersion: r.modelVersion,
