@@ -3,7 +3,7 @@
  * folded onto three levels (very_hot and hot floors lift to hot, engaged and warm floors to warm).
  */
 import type { Model } from '../model.js';
-import { B2B_INACTIVITY, B2B_RULES, B2B_SUPPRESS, b2bFloors } from './b2b-default.js';
+import { B2B_HOLDING, B2B_INACTIVITY, B2B_RULES, B2B_SUPPRESS, b2bFloors } from './b2b-default.js';
 
 export const b2bThreeTier: Model = {
   id: 'b2b-three-tier',
@@ -27,4 +27,5 @@ export const b2bThreeTier: Model = {
       suppress: B2B_SUPPRESS,
     },
   ],
+  holding: B2B_HOLDING,
 };
