@@ -19,6 +19,9 @@ export interface Judgement {
   released: LeadEvent[];
 }
 
+/** Meta flag: some held event may still be released (a timing hold). */
+const RELEASABLE = 'holds_releasable';
+
 /** Events read back from the newest when looking for the lead's latest person's behaviour. */
 const PAGE = 200;
 
@@ -67,10 +70,13 @@ export class Holding {
       if (!released) out.retro.push(e);
     }
     this.store.setHolds(rows);
+    if (rows.some((r) => !r.hold.permanent && r.releasedAt === null)) this.store.setMeta(RELEASABLE, '1');
 
-    if (humans.length) {
+    // Most batches have a page view; few leads have anything to release (the flag is in the cached meta).
+    if (humans.length && this.store.meta(RELEASABLE)) {
       out.released = this.store.openHolds(lastHuman).filter((e) => !e.held!.permanent);
       this.store.release(out.released.map((e) => e.messageId), now);
+      if (!this.store.openHolds(Number.MAX_SAFE_INTEGER).some((e) => !e.held!.permanent)) this.store.deleteMeta(RELEASABLE);
     }
     return out;
   }
