@@ -33,6 +33,9 @@ export interface Run {
   firstError?: string;
 }
 
+/** Simulated browsers say what a browser says: Node's fetch sends `node`, a machine's user agent the collector holds. */
+const BROWSER_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
+
 /** A browser-like batch of 10 events: page views and a pricing-page read. */
 function browserBatch(anonymousId: string, n: number): string {
   const batch = Array.from({ length: 10 }, (_, k) =>
@@ -65,7 +68,7 @@ export async function load(target: Target, next: () => string, { seconds = Infin
         run.idle.push(t0 - last);
         if (t0 - last > EVICTION_MS) run.evicted++;
       }
-      const res = await fetch(`${target.url}/v1/batch`, { method: 'POST', headers: { Origin: 'http://localhost:3000', 'Content-Type': 'text/plain' }, body });
+      const res = await fetch(`${target.url}/v1/batch`, { method: 'POST', headers: { Origin: 'http://localhost:3000', 'Content-Type': 'text/plain', 'User-Agent': BROWSER_UA }, body });
       const text = await res.text();
       const t1 = performance.now();
       target.seen.set(lead, t1);

@@ -141,6 +141,8 @@ export interface LeadView extends Omit<TypeView, 'scoringType' | 'name'> {
   retention?: { compactedBefore: string; compactedEvents: number; points: number; text: string };
   /** Set while the lead still waits to be rescored under the deployment's current model. */
   rescorePending?: boolean;
+  /** Events held back as machines' (crawlers, mail scanners), when there are any. */
+  held?: HeldCounts;
   scoringTypes: TypeView[];
   history: { scoringType: string; from: string; to: string; at: string; reason: Reason }[];
   /** How well the lead fits the model's ideal customer profile, from its traits; null when the model has no fit. */
@@ -161,6 +163,29 @@ export interface EventReason {
   inWindow: boolean;
 }
 
+/** An event held back as a machine's: it earned nothing while held (SPEC, "Machines are not people"). */
+export interface HeldView {
+  signal: 'crawler' | 'honeypot' | 'delivery' | 'burst';
+  /** Why, for people: "likely a scanner: clicked 3 links within 1 s". */
+  reason: string;
+  /** Held for good (a machine's user agent, a honeypot click); otherwise released by a person's behaviour. */
+  permanent: boolean;
+  /** When a person's behaviour released it (it is scored at its own time since), or null while held. */
+  releasedAt: string | null;
+}
+
+/** A lead read's count of its held events. */
+export interface HeldCounts {
+  /** Held now (earning nothing). */
+  events: number;
+  /** Of those, held for good. */
+  permanent: number;
+  /** Held once and released by a person's behaviour. */
+  released: number;
+  /** Held now, by signal. */
+  bySignal: Partial<Record<HeldView['signal'], number>>;
+}
+
 export interface EventView {
   /** As the client sent it (or the random one given to a message that had none). */
   messageId: string;
@@ -174,6 +199,7 @@ export interface EventView {
   timeNote?: string;
   points: number;
   reasons: EventReason[];
+  held?: HeldView;
 }
 
 export interface EventCursor {

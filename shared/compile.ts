@@ -6,8 +6,9 @@
 import { FORM_KINDS, KNOWN_EVENTS, KNOWN_FORM_KINDS as KINDS } from './events.js';
 import { SESSION_GAP_MS, DAY_MS } from './limits.js';
 import { checkFit, compileFit, FIT_GRADES, type CompiledFit } from './fit.js';
+import { DELIVERED, honeypotMatcher, type CompiledHolding } from './holding.js';
 import { compileMatch, pathMatcher, type Matcher } from './match.js';
-import type { Caps, Match, Model, ScoringType } from './model.js';
+import type { Caps, Holding, Match, Model, ScoringType } from './model.js';
 import { stableHash } from './normalize.js';
 import { dayClock, isTimeZone, type DayClock } from './time.js';
 import { formatProblems, type Problem } from './validate.js';
@@ -78,6 +79,7 @@ export interface CompiledModel {
   types: CompiledType[];
   /** The model's fit section, or null when it has none (leads then have no fit). */
   fit: CompiledFit | null;
+  holding: CompiledHolding;
   source: Model;
 }
 
@@ -266,6 +268,83 @@ function checkType(t: ScoringType, at: string, custom: Set<string>, hasFit: bool
   });
 }
 
+/** What `holding` falls back to, key by key (the default model spells them out). */
+export const HOLDING_DEFAULTS = {
+  enabled: true,
+  crawlers: true,
+  afterDeliverySeconds: 10,
+  burst: { clicks: 3, seconds: 1 },
+  honeypot: [] as string[],
+  releaseOn: [{ type: 'page' }, { event: 'Form Submitted' }] as Match[],
+} satisfies Required<Holding>;
+
+/** Scanners open and click within seconds; a window this long would hold people's opens too. */
+const MAX_DELIVERY_SECONDS = 600;
+const MAX_BURST_SECONDS = 60;
+/** What a scanner does as well as a person: it cannot show that a person is there. */
+const SCANNER_EVENTS = ['Email Opened', 'Email Link Clicked', DELIVERED];
+
+function checkHolding(h: Holding | undefined, custom: Set<string>, problems: Problem[]): void {
+  if (h === undefined) return;
+  if (!h || typeof h !== 'object' || Array.isArray(h)) {
+    problems.push({ path: 'holding', reason: 'must be an object ({ crawlers, afterDeliverySeconds, burst, honeypot, releaseOn })' });
+    return;
+  }
+  for (const k of Object.keys(h)) {
+    if (!Object.hasOwn(HOLDING_DEFAULTS, k)) problems.push({ path: `holding.${k}`, reason: `unknown setting (use ${Object.keys(HOLDING_DEFAULTS).join(', ')})` });
+  }
+  for (const k of ['enabled', 'crawlers'] as const) {
+    if (h[k] !== undefined && typeof h[k] !== 'boolean') problems.push({ path: `holding.${k}`, reason: `must be true or false (got ${JSON.stringify(h[k])})` });
+  }
+  const d = h.afterDeliverySeconds;
+  if (d !== undefined && !(typeof d === 'number' && d >= 0 && d <= MAX_DELIVERY_SECONDS)) {
+    problems.push({ path: 'holding.afterDeliverySeconds', reason: `must be seconds from 0 (off) to ${MAX_DELIVERY_SECONDS}: a longer window holds people's opens too (got ${JSON.stringify(d)})` });
+  }
+  const b = h.burst;
+  if (b !== undefined && b !== null) {
+    if (typeof b !== 'object' || Array.isArray(b)) problems.push({ path: 'holding.burst', reason: 'must be { clicks, seconds }, or null to turn it off' });
+    else {
+      if (!(Number.isInteger(b.clicks) && b.clicks >= 2)) problems.push({ path: 'holding.burst.clicks', reason: `must be a whole number ≥ 2: one click is no burst (got ${JSON.stringify(b.clicks)})` });
+      if (!(isPositive(b.seconds) && b.seconds <= MAX_BURST_SECONDS)) problems.push({ path: 'holding.burst.seconds', reason: `must be seconds > 0, at most ${MAX_BURST_SECONDS} (got ${JSON.stringify(b.seconds)})` });
+    }
+  }
+  if (h.honeypot !== undefined) {
+    if (!Array.isArray(h.honeypot)) problems.push({ path: 'holding.honeypot', reason: 'must be a list of URL patterns (e.g. ["/ll-trap*"])' });
+    else {
+      h.honeypot.forEach((p, i) => {
+        const at = `holding.honeypot[${i}]`;
+        if (typeof p !== 'string' || !(p.startsWith('/') || /^https?:\/\//i.test(p))) problems.push({ path: at, reason: `${JSON.stringify(p)} is not a URL pattern: start it with / (a path) or http(s)://` });
+        else if (/^(https?:\/\/)?[/*]*$/i.test(p)) problems.push({ path: at, reason: `"${p}" matches every link: it would hold every click` });
+      });
+    }
+  }
+  if (h.releaseOn !== undefined) {
+    if (!Array.isArray(h.releaseOn)) problems.push({ path: 'holding.releaseOn', reason: 'must be a list of matches (e.g. [{ "type": "page" }])' });
+    else {
+      h.releaseOn.forEach((m, i) => {
+        const at = `holding.releaseOn[${i}]`;
+        checkMatch(m, at, custom, problems);
+        const evs = m && typeof m === 'object' ? asList(m.event) : [];
+        const scanner = evs.filter((e) => SCANNER_EVENTS.includes(e));
+        if (scanner.length) problems.push({ path: `${at}.event`, reason: `${scanner.join(', ')}: a scanner does that too, so it cannot show a person (use page views or forms)` });
+        else if (m && typeof m === 'object' && m.type === 'track' && m.event === undefined) problems.push({ path: at, reason: 'matches every track event, opens and clicks too, which scanners make: name the events' });
+      });
+    }
+  }
+}
+
+function compileHolding(h: Holding = {}): CompiledHolding {
+  const burst = h.burst === undefined ? HOLDING_DEFAULTS.burst : h.burst;
+  return {
+    enabled: h.enabled ?? HOLDING_DEFAULTS.enabled,
+    crawlers: h.crawlers ?? HOLDING_DEFAULTS.crawlers,
+    deliveryMs: (h.afterDeliverySeconds ?? HOLDING_DEFAULTS.afterDeliverySeconds) * 1000,
+    burst: burst ? { clicks: burst.clicks, ms: burst.seconds * 1000 } : null,
+    honeypot: honeypotMatcher(h.honeypot ?? HOLDING_DEFAULTS.honeypot),
+    releaseOn: (h.releaseOn ?? HOLDING_DEFAULTS.releaseOn).map(compileMatch),
+  };
+}
+
 /** Validates a model; throws a ModelError listing every problem. */
 export function validateModel(model: Model): Problem[] {
   const problems: Problem[] = [];
@@ -277,6 +356,7 @@ export function validateModel(model: Model): Problem[] {
   if (model.sessionMinutes !== undefined && !isPositive(model.sessionMinutes)) problems.push({ path: 'sessionMinutes', reason: 'must be minutes > 0' });
   if (model.version !== undefined && !(Number.isInteger(model.version) && model.version >= 1)) problems.push({ path: 'version', reason: 'must be a whole number ≥ 1' });
   const custom = new Set(Array.isArray(model.customEvents) ? model.customEvents : []);
+  checkHolding(model.holding, custom, problems);
   if (!Array.isArray(model.scoringTypes) || model.scoringTypes.length === 0) {
     problems.push({ path: 'scoringTypes', reason: 'needs at least one scoring type' });
     return problems;
@@ -354,6 +434,7 @@ export function compileModel(model: Model): CompiledModel {
     days: dayClock(model.timeZone),
     types: model.scoringTypes.map(compileType),
     fit: model.fit ? compileFit(model.fit) : null,
+    holding: compileHolding(model.holding),
     source: model,
   };
 }

@@ -79,6 +79,7 @@ export interface BatchRequest {
 export const CANONICAL_EVENTS = [
   'Page Engaged',
   'Form Submitted',
+  'Email Delivered',
   'Email Opened',
   'Email Link Clicked',
   'Email Bounced',
@@ -110,6 +111,7 @@ export const KNOWN_FORM_KINDS: ReadonlySet<string> = new Set(FORM_KINDS);
 
 /** Events only a server can attest (an email service, a webinar platform, a CRM): never from a site key. */
 export const SERVER_EVENTS: ReadonlySet<string> = new Set([
+  'Email Delivered',
   'Email Opened',
   'Email Link Clicked',
   'Email Bounced',
@@ -135,6 +137,11 @@ export interface LeadEvent {
   timestamp: number;
   /** Set when the client's time could not be kept (SPEC: older than 7 days or in the future). */
   timeNote?: string;
+  /**
+   * The user agent that sent it, kept only when it names a machine (a crawler, a scanner): what holds the event
+   * (holding.ts). A person's user agent is not stored.
+   */
+  agent?: string;
 }
 
 /** The page path of a page view or a `Page Engaged` event: properties.path, else the path of properties.url. */

@@ -186,6 +186,29 @@ export interface FitSection {
   grades: { A: number; B: number; C: number };
 }
 
+/**
+ * Machines are not people (SPEC, "Sources: email services and bots"): events that look like a crawler's or a mail
+ * scanner's are stored but held — they earn nothing and trigger nothing — until the lead shows a person's
+ * behaviour. Holds by user agent or honeypot are for good; holds by timing are released.
+ */
+export interface Holding {
+  /** Default true; false scores every event as it comes. */
+  enabled?: boolean;
+  /** Hold, for good, events whose user agent is a known crawler or mail scanner (isbot, plus shared/agents.ts). Default true. */
+  crawlers?: boolean;
+  /** Hold opens and clicks this many seconds or less after their message's `Email Delivered`. Default 10; 0 turns it off. */
+  afterDeliverySeconds?: number;
+  /** Hold link clicks when `clicks` of them fall within `seconds`. Default 3 within 1; null turns it off. */
+  burst?: { clicks: number; seconds: number } | null;
+  /**
+   * Honeypot links (hidden in emails; no person sees them): a click on one is held for good. `*` matches any
+   * characters; a pattern starting with `/` is matched against the clicked URL's path and query.
+   */
+  honeypot?: string[];
+  /** What shows a person and releases the lead's held opens and clicks before it. Default: page views and forms. */
+  releaseOn?: Match[];
+}
+
 export interface Model {
   id: string;
   name?: string;
@@ -203,4 +226,6 @@ export interface Model {
    * (in a file that extends a shipped model) turns it off.
    */
   fit?: FitSection | null;
+  /** Holding back machines' events (crawlers, mail scanners); on by default. */
+  holding?: Holding;
 }

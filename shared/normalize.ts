@@ -3,6 +3,7 @@
  * "Precise terms" say, and a messageId even when the client sent none.
  */
 import type { KeyKind } from './api.js';
+import { machineAgent } from './agents.js';
 import { KNOWN_FORM_KINDS as KINDS, storedMessageId, type JsonObject, type LeadEvent, type SegmentMessage } from './events.js';
 import { BROWSER_MAX_EVENT_AGE_MS, MAX_FUTURE_SKEW_MS } from './limits.js';
 import { parseIsoDate } from './validate.js';
@@ -15,7 +16,12 @@ export interface NormalizeContext {
   batchSentAt?: string;
   /** Public (site) keys may only write recent events; secret keys may backfill history. */
   keyKind: KeyKind;
+  /** The request's User-Agent, for a site key's (browser) request only: a server's is its library's, not the visitor's. */
+  userAgent?: string;
 }
+
+/** How much of a machine's user agent is kept with its events. */
+const AGENT_MAX_LENGTH = 300;
 
 /**
  * Segment's clock-skew correction: the client's clock may be off, but the interval between `timestamp` and
@@ -120,6 +126,11 @@ export function normalizeMessage(msg: SegmentMessage, ctx: NormalizeContext): No
   if (msg.type === 'track') event.event = msg.event;
   if (traits && (own || Object.keys(traits).length)) event.traits = traits;
   if (timeNote) event.timeNote = timeNote;
+  // The user agent the message names (Segment's context.userAgent), else the browser's own request header: kept
+  // only if either names a machine, so the event can be held (holding.ts).
+  const named = msg.context?.userAgent;
+  const agent = machineAgent(named) ? named : machineAgent(ctx.userAgent) ? ctx.userAgent : undefined;
+  if (typeof agent === 'string') event.agent = agent.slice(0, AGENT_MAX_LENGTH);
   const out: NormalizedMessage = { event, userId, anonymousId, email };
   if (msg.type === 'alias') out.previousId = idOf(msg.previousId);
   return out;

@@ -190,15 +190,7 @@ export class Scorer {
       for (const e of fresh) collect(e);
       return out;
     }
-    // Late: the newest checkpoint taken on or before the earliest event's day (a checkpoint holds the state
-    // before that day's first event), else the beginning.
-    const day = this.model.days.day(fresh[0].timestamp);
-    let i = this.checkpoints.length - 1;
-    while (i >= 0 && this.checkpoints[i].day > day) i--;
-    const from = i >= 0 ? this.checkpoints[i] : null;
-    const before = { checkpoints: this.checkpoints.slice(i + 1), state: this.state };
-    this.checkpoints = this.checkpoints.slice(0, i + 1); // refolding re-creates the ones after
-    this.state = cloneState(from ? from.state : this.base);
+    const before = this.#rewind(fresh[0].timestamp);
     out.rewoundTo = this.state.clock;
     let folded = 0;
     for (const x of this.log.after(this.state.clock, this.state.lastId)) {
@@ -214,6 +206,34 @@ export class Scorer {
       else out.refolded++;
     }
     return out;
+  }
+
+  /**
+   * Rewinds to the newest checkpoint taken on or before the day of instant `t` (a checkpoint holds the state
+   * before that day's first event), else the beginning; refolding re-creates the checkpoints after it. Returns
+   * what was there before.
+   */
+  #rewind(t: number): { checkpoints: Checkpoint[]; state: LeadState } {
+    const day = this.model.days.day(t);
+    let i = this.checkpoints.length - 1;
+    while (i >= 0 && this.checkpoints[i].day > day) i--;
+    const from = i >= 0 ? this.checkpoints[i] : null;
+    const before = { checkpoints: this.checkpoints.slice(i + 1), state: this.state };
+    this.checkpoints = this.checkpoints.slice(0, i + 1);
+    this.state = cloneState(from ? from.state : this.base);
+    return before;
+  }
+
+  /**
+   * The log changed from instant `t` on in a way `addMany` cannot tell (events taken out of the scored history:
+   * a machine's, held after they were folded): rewinds to before `t` and refolds everything the log now holds.
+   */
+  refold(t: number): { rewoundTo: number; changes: LevelChange[] } {
+    this.#rewind(t);
+    const rewoundTo = this.state.clock;
+    const changes: LevelChange[] = [];
+    for (const x of this.log.after(this.state.clock, this.state.lastId)) changes.push(...this.#foldOne(x).changes);
+    return { rewoundTo, changes };
   }
 
   /**

@@ -1,5 +1,5 @@
 /** `b2b-default`: the model a site that configures nothing gets, exactly as SPEC's table describes it. */
-import type { FitSection, Floor, Model, Rule, ScoringType } from '../model.js';
+import type { FitSection, Floor, Holding, Model, Rule, ScoringType } from '../model.js';
 
 const PRICING = ['/pricing', '/pricing/**'];
 const HIGH_INTENT = ['/pricing/**', '/compare/**', '/docs/**'];
@@ -117,10 +117,25 @@ export const B2B_FIT: FitSection = {
   grades: { A: 60, B: 40, C: 20 },
 };
 
+/**
+ * Machines held back (README, "Holding machines"): crawler and scanner user agents and honeypot clicks for good,
+ * opens and clicks within 10 s of delivery and 3 clicks within 1 s until a page view or a form shows a person.
+ * `/ll-trap` is the honeypot a marketer hides in emails (a link no person sees).
+ */
+export const B2B_HOLDING: Holding = {
+  enabled: true,
+  crawlers: true,
+  afterDeliverySeconds: 10,
+  burst: { clicks: 3, seconds: 1 },
+  honeypot: ['/ll-trap*'],
+  releaseOn: [{ type: 'page' }, { event: 'Form Submitted' }],
+};
+
 export const b2bDefault: Model = {
   id: 'b2b-default',
   name: 'B2B default',
   version: 1,
   scoringTypes: [B2B_ENGAGEMENT],
   fit: B2B_FIT,
+  holding: B2B_HOLDING,
 };

@@ -3,7 +3,7 @@
  * folded onto three levels (very_hot and hot floors lift to hot, engaged and warm floors to warm).
  */
 import type { Model } from '../model.js';
-import { B2B_FIT, B2B_INACTIVITY, B2B_RULES, B2B_SUPPRESS, b2bFloors } from './b2b-default.js';
+import { B2B_FIT, B2B_HOLDING, B2B_INACTIVITY, B2B_RULES, B2B_SUPPRESS, b2bFloors } from './b2b-default.js';
 
 export const b2bThreeTier: Model = {
   id: 'b2b-three-tier',
@@ -28,4 +28,5 @@ export const b2bThreeTier: Model = {
     },
   ],
   fit: B2B_FIT,
+  holding: B2B_HOLDING,
 };

@@ -11,7 +11,12 @@ import { inject } from 'vitest';
 export const collector = inject('collector');
 const SECRET = { Authorization: 'Basic ' + Buffer.from('sk_dev:').toString('base64') };
 
-export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+/**
+ * Headless Chromium says "HeadlessChrome" in its user agent, which the collector rightly holds as a machine's
+ * (shared/agents.ts): the tests drive it as a person would, so it says what a person's Chrome says.
+ */
+const PERSON_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
+export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', `--user-agent=${PERSON_UA}`];
 
 export function launch(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_FLAGS, headless: true });

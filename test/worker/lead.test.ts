@@ -234,7 +234,7 @@ describe('late events and retries', () => {
     const all = [late, ...events];
     const expected = score(
       compileModel(b2bDefault),
-      all.map((e): LeadEvent => ({ messageId: e.messageId, type: e.type as 'page', event: e.event, properties: e.properties as JsonObject, timestamp: e.at })),
+      all.map((e): LeadEvent => ({ messageId: e.messageId, type: e.type as 'page', event: (e as { event?: string }).event, properties: e.properties as JsonObject, timestamp: e.at })),
       Date.now(),
     ).types[0];
     const body = await lead(user);

@@ -3,7 +3,7 @@
  * stored: they are derived by refolding the stretch being read from the nearest checkpoint before it — the
  * same engine, so what a read shows is what the scores were made of.
  */
-import type { EventCursor, EventReason, EventView, EventsPage, LeadView, LevelSummary, Reason, TypeView } from '../../shared/api.js';
+import type { EventCursor, EventReason, EventView, EventsPage, HeldCounts, HeldView, LeadView, LevelSummary, Reason, TypeView } from '../../shared/api.js';
 import type { CompiledModel } from '../../shared/compile.js';
 import { cloneState, fold, type LedgerEntry, type LeadState, type TypeResult } from '../../shared/engine.js';
 import { sentMessageId } from '../../shared/events.js';
@@ -145,9 +145,28 @@ export class Reads {
         text: explainCarried(this.#carriedPoints(), b.events ?? 0, b.cut, carried),
       };
     }
+    const held = this.#heldCounts();
+    if (held) view.held = held;
     if (anon.total > anon.ids.length) (view as LeadView & { anonymousIdCount: number }).anonymousIdCount = anon.total + (key.startsWith('a:') ? 1 : 0);
     if (stale) view.rescorePending = true;
     return view;
+  }
+
+  #heldCounts(): HeldCounts | null {
+    const rows = this.store.holdCounts();
+    if (!rows.length) return null;
+    const counts: HeldCounts = { events: 0, permanent: 0, released: 0, bySignal: {} };
+    for (const r of rows) {
+      if (r.released) {
+        counts.released += r.n;
+        continue;
+      }
+      counts.events += r.n;
+      if (r.permanent) counts.permanent += r.n;
+      const signal = r.signal as HeldView['signal'];
+      counts.bySignal[signal] = (counts.bySignal[signal] ?? 0) + r.n;
+    }
+    return counts;
   }
 
   /** The all-time points of history before the base, per the rollups (the primary scoring type). */
@@ -197,6 +216,7 @@ export class Reads {
         reasons: why,
       };
       if (e.timeNote) v.timeNote = e.timeNote;
+      if (e.held) v.held = { signal: e.held.signal, reason: e.held.reason, permanent: e.held.permanent, releasedAt: iso(e.held.releasedAt) };
       return v;
     });
     const last = page[page.length - 1];

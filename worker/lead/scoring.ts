@@ -10,6 +10,7 @@ import type { CompiledModel } from '../../shared/compile.js';
 import { cloneState, initState, rebaseState, reviveState, serializeState, type FoldOutput, type LeadState, type LevelChange, type TypeResult } from '../../shared/engine.js';
 import type { LeadEvent } from '../../shared/events.js';
 import { Scorer, type EventLog } from '../../shared/scorer.js';
+import { Holding } from './holding.js';
 import type { Store } from './store.js';
 
 /**
@@ -22,6 +23,8 @@ const SCORER_OPTIONS = { ledgers: false, dailyCheckpoints: 8, sparseEveryDays: 2
 /** What a commit changed, for the outbox and the answer. */
 export interface Committed {
   added: string[];
+  /** New events held back as a machine's (holding.ts). */
+  held: number;
   duplicates: string[];
   archived: number;
   changes: LevelChange[];
@@ -41,12 +44,15 @@ export class Scoring {
   /** The stored state's text `stale` last judged, and its verdict: every request asks, the text rarely changes. */
   #staleOf: string | undefined;
   #stale = false;
+  readonly #holding: Holding;
 
   constructor(
     private readonly store: Store,
     private readonly model: CompiledModel,
     private readonly host: ScoringHost,
-  ) {}
+  ) {
+    this.#holding = new Holding(store, model.holding);
+  }
 
   /** Whether the lead has been scored at all. */
   get exists(): boolean {
@@ -142,9 +148,15 @@ export class Scoring {
       for (const e of archived) perDay.set(this.model.days.day(e.timestamp), (perDay.get(this.model.days.day(e.timestamp)) ?? 0) + 1);
       this.store.addRollups([...perDay].map(([day, n]) => ({ day, scoringType: '*', rule: 'archived', points: 0, events: n })));
     }
-    // None of these was stored before this batch.
+    // Machines' events are stored and not folded; a person's behaviour puts earlier ones back, at their times.
+    const judged = this.#holding.judge(scorable, receivedAt);
+    const folded = [...(judged.held.size ? scorable.filter((e) => !judged.held.has(e.messageId)) : scorable), ...judged.released];
+    // None of these was folded before this batch.
     this.#known = new Set();
-    const r = scorer.addMany(scorable);
+    const r = judged.retro.length
+      ? // Events folded before are held now: the history since the earliest of them is folded again without them.
+        { ...scorer.refold(Math.min(...[...judged.retro, ...folded].map((e) => e.timestamp))), rejoinedAt: null }
+      : scorer.addMany(folded);
     this.#known = null;
     const changedFrom = r.rewoundTo ?? previousClock;
     if (r.rewoundTo !== null) this.store.replaceLevelsFrom(r.rewoundTo, r.changes, r.rejoinedAt ?? Infinity);
@@ -153,7 +165,7 @@ export class Scoring {
     this.host.onChanges(r.changes, scorer.evaluate(Math.max(receivedAt, scorer.state.clock)), receivedAt);
     // The state is written with the summary, in one statement.
     const after = this.settle(receivedAt, true);
-    return { added: fresh.map((e) => e.messageId), duplicates, archived: archived.length, changes: r.changes, before, after };
+    return { added: fresh.map((e) => e.messageId), held: judged.held.size, duplicates, archived: archived.length, changes: r.changes, before, after };
   }
 
   #persist(changedFrom: number): void {

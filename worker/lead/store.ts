@@ -8,6 +8,7 @@
  */
 import { compareEvents, parseState, serializeState, type LeadState, type LevelChange, type LevelReason } from '../../shared/engine.js';
 import type { LeadEvent } from '../../shared/events.js';
+import type { Hold } from '../../shared/holding.js';
 import type { Checkpoint } from '../../shared/scorer.js';
 
 /** A table made again WITHOUT ROWID under its own name, its rows kept (SQLite cannot alter that in place). */
@@ -67,6 +68,11 @@ export const MIGRATIONS: readonly string[] = [
     ),
     'DROP INDEX outbox_dest;',
   ].join('\n'),
+  // Machines held back (holding.ts): an event's hold (JSON: signal, reason, permanent) and when a person's
+  // behaviour released it. Held rows only are indexed: a release looks for them, every other lead has none.
+  `ALTER TABLE events ADD COLUMN held TEXT;
+   ALTER TABLE events ADD COLUMN released_at INTEGER;
+   CREATE INDEX events_held ON events (ts) WHERE held IS NOT NULL;`,
 ];
 
 /**
@@ -74,8 +80,9 @@ export const MIGRATIONS: readonly string[] = [
  * batch then runs a dozen statements instead of forty. A test holds it equal to the migrated schema.
  */
 export const SCHEMA = `CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
-   CREATE TABLE events (message_id TEXT PRIMARY KEY, ts INTEGER NOT NULL, received_at INTEGER NOT NULL, body TEXT NOT NULL);
+   CREATE TABLE events (message_id TEXT PRIMARY KEY, ts INTEGER NOT NULL, received_at INTEGER NOT NULL, body TEXT NOT NULL, held TEXT, released_at INTEGER);
    CREATE INDEX events_ts ON events (ts);
+   CREATE INDEX events_held ON events (ts) WHERE held IS NOT NULL;
    CREATE TABLE checkpoints (day INTEGER PRIMARY KEY, state TEXT NOT NULL);
    CREATE TABLE levels (scoring_type TEXT NOT NULL, ts INTEGER NOT NULL, from_level TEXT NOT NULL, to_level TEXT NOT NULL,
      reason TEXT NOT NULL, PRIMARY KEY (ts, scoring_type, to_level)) WITHOUT ROWID;
@@ -97,7 +104,18 @@ export interface StoredEvent extends LeadEvent {
   receivedAt: number;
   /** Insertion order: what a merge pages by, so events stored while it runs are handed over too. */
   seq: number;
+  /** Held back as a machine's (holding.ts), and when a person's behaviour released it, if it did. */
+  held?: StoredHold;
 }
+
+export interface StoredHold extends Hold {
+  releasedAt: number | null;
+}
+
+type EventRow = { message_id: string; ts: number; received_at: number; body: string; seq: number; held?: string | null; released_at?: number | null };
+
+/** Events the engine folds: not held, or released. */
+const SCORABLE = "body != '' AND (held IS NULL OR released_at IS NOT NULL)";
 
 export interface LevelRow {
   scoringType: string;
@@ -294,15 +312,17 @@ export class Store {
     return stored;
   }
 
-  static #event(r: { message_id: string; ts: number; received_at: number; body: string; seq: number }): StoredEvent {
+  static #event(r: EventRow): StoredEvent {
     // Rows written before bodies dropped their id and time carry them in the body too; the columns win.
-    return { ...(JSON.parse(r.body) as LeadEvent), messageId: r.message_id, timestamp: r.ts, receivedAt: r.received_at, seq: r.seq };
+    const e: StoredEvent = { ...(JSON.parse(r.body) as LeadEvent), messageId: r.message_id, timestamp: r.ts, receivedAt: r.received_at, seq: r.seq };
+    if (r.held) e.held = { ...(JSON.parse(r.held) as Hold), releasedAt: r.released_at ?? null };
+    return e;
   }
 
   /**
    * Events in engine order (time, then id) strictly after (t, id), up to time `until`, read a page at a time
    * so a long history is never in memory at once. Archived rows (no body) are before every checkpoint and
-   * never returned.
+   * never returned, nor are held ones (holding.ts): they earn nothing until released.
    */
   *eventsAfter(t: number, id: string, until = Infinity, page = 500): Generator<StoredEvent> {
     let at = Number.isFinite(t) ? t : Number.MIN_SAFE_INTEGER;
@@ -318,7 +338,7 @@ export class Store {
       // Ordered in JS by the engine's own comparison below; SQLite orders ts first so pages do not overlap.
       const read = this.#all<Row>(
         `SELECT rowid AS seq, message_id, ts, received_at, body FROM events
-          WHERE ts >= ? AND ts <= ? AND body != '' ORDER BY ts, message_id LIMIT ?`,
+          WHERE ts >= ? AND ts <= ? AND ${SCORABLE} ORDER BY ts, message_id LIMIT ?`,
         at, end, size + 1,
       );
       // Same-time ids: SQLite's collation and JS's comparison agree for the ASCII ids clients send, but the
@@ -334,7 +354,7 @@ export class Store {
       for (const r of ready) yield Store.#event(r);
       if (!ready.length) {
         // A page's worth of events at one instant: take the whole instant at once.
-        const same = this.#all<Row>(`SELECT rowid AS seq, message_id, ts, received_at, body FROM events WHERE ts = ? AND body != ''`, lastTs).filter(later).sort(order);
+        const same = this.#all<Row>(`SELECT rowid AS seq, message_id, ts, received_at, body FROM events WHERE ts = ? AND ${SCORABLE}`, lastTs).filter(later).sort(order);
         for (const r of same) yield Store.#event(r);
         at = lastTs;
         after = '\uffff';
@@ -356,19 +376,64 @@ export class Store {
     ).map(Store.#event);
   }
 
-  /** A page of events, newest first, for the events listing. */
+  /** A page of events, newest first, held ones too, for the events listing. */
   eventsNewestFirst(limit: number, before: { ts: number; id: string } | null): StoredEvent[] {
+    if (!this.#ready) return [];
     const rows = before
-      ? this.#all<{ message_id: string; ts: number; received_at: number; body: string; seq: number }>(
-          `SELECT rowid AS seq, message_id, ts, received_at, body FROM events
+      ? this.#all<EventRow>(
+          `SELECT rowid AS seq, message_id, ts, received_at, body, held, released_at FROM events
             WHERE body != '' AND (ts < ? OR (ts = ? AND message_id < ?)) ORDER BY ts DESC, message_id DESC LIMIT ?`,
           before.ts, before.ts, before.id, limit,
         )
-      : this.#all<{ message_id: string; ts: number; received_at: number; body: string; seq: number }>(
-          "SELECT rowid AS seq, message_id, ts, received_at, body FROM events WHERE body != '' ORDER BY ts DESC, message_id DESC LIMIT ?",
+      : this.#all<EventRow>(
+          "SELECT rowid AS seq, message_id, ts, received_at, body, held, released_at FROM events WHERE body != '' ORDER BY ts DESC, message_id DESC LIMIT ?",
           limit,
         );
     return rows.map(Store.#event);
+  }
+
+  // --- holds: machines' events, stored but not scored until released (holding.ts) ----------------------------
+
+  /** Email opens, clicks and deliveries from `from` to `to`, held ones too: what the timing signals compare. */
+  emailEventsBetween(from: number, to: number): StoredEvent[] {
+    return this.#all<EventRow>(
+      `SELECT rowid AS seq, message_id, ts, received_at, body, held, released_at FROM events
+        WHERE ts >= ? AND ts <= ? AND body LIKE '%"event":"Email %' ORDER BY ts, message_id`,
+      from, to,
+    ).map(Store.#event);
+  }
+
+  /** Held events not released, up to time `until` (the held rows' own index). */
+  openHolds(until: number): StoredEvent[] {
+    if (!this.#ready) return [];
+    return this.#all<EventRow>(
+      `SELECT rowid AS seq, message_id, ts, received_at, body, held, released_at FROM events
+        WHERE held IS NOT NULL AND released_at IS NULL AND ts <= ? AND body != ''`,
+      until,
+    ).map(Store.#event);
+  }
+
+  /** Writes holds: released at `releasedAt`, or still held when it is null. */
+  setHolds(rows: readonly { messageId: string; hold: Hold; releasedAt: number | null }[]): void {
+    for (const r of rows) {
+      this.#sql.exec('UPDATE events SET held = ?, released_at = ? WHERE message_id = ?', JSON.stringify({ signal: r.hold.signal, reason: r.hold.reason, permanent: r.hold.permanent }), r.releasedAt, r.messageId);
+    }
+  }
+
+  release(ids: readonly string[], at: number): void {
+    for (let i = 0; i < ids.length; i += MAX_PARAMS - 1) {
+      const chunk = ids.slice(i, i + MAX_PARAMS - 1);
+      this.#sql.exec(`UPDATE events SET released_at = ? WHERE message_id IN (${chunk.map(() => '?').join(',')})`, at, ...chunk);
+    }
+  }
+
+  /** How many events are held, per signal, and whether released (the lead read's counts). */
+  holdCounts(): { signal: string; released: boolean; permanent: boolean; n: number }[] {
+    if (!this.#ready) return [];
+    return this.#all<{ signal: string; released: number; permanent: number; n: number }>(
+      `SELECT json_extract(held, '$.signal') AS signal, released_at IS NOT NULL AS released, json_extract(held, '$.permanent') AS permanent, COUNT(*) AS n
+        FROM events WHERE held IS NOT NULL GROUP BY 1, 2, 3`,
+    ).map((r) => ({ signal: r.signal, released: !!r.released, permanent: !!r.permanent, n: r.n }));
   }
 
   /** How many events the lead holds, archived ones included. */

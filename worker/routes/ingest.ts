@@ -131,7 +131,9 @@ async function ingest(c: C, caller: Caller, all: Entry[], refused: Refusal[], ba
   if (caller.kind === 'public') await checkAddressLimit(c, caller);
   const messages = entries.map((e) => e.message);
   const receivedAt = Date.now();
-  const normalized = messages.map((m) => normalizeMessage(m, { receivedAt, batchSentAt, keyKind: caller.kind }));
+  // A browser's own User-Agent says whether a crawler sent it; a server's request carries its library's.
+  const userAgent = caller.kind === 'public' ? c.req.header('User-Agent') : undefined;
+  const normalized = messages.map((m) => normalizeMessage(m, { receivedAt, batchSentAt, keyKind: caller.kind, userAgent }));
   // Refused up front, before any lead is written, rather than failing half-way.
   const deliveries = plan(c.env, normalized, caller.kind === 'secret');
   if (caller.kind === 'public' && deliveries.length > 1) {

@@ -2,8 +2,9 @@
  * What each email service's events mean as leadlevel's canonical track events (SPEC, "Sources: email services
  * and bots"): opens → `Email Opened`, clicks → `Email Link Clicked` {url}, bounces → `Email Bounced` {type: hard |
  * soft}, unsubscribes (a group's too) → `Unsubscribed` {reason}, spam reports → `Unsubscribed` {reason:
- * "spam_report"} (a complaint is the strongest "stop": it scores and suppresses like an unsubscribe).
- * Deliveries, deferrals and the like are not engagement: they are skipped and counted.
+ * "spam_report"} (a complaint is the strongest "stop": it scores and suppresses like an unsubscribe), deliveries →
+ * `Email Delivered` (no points: what an open or click seconds later is measured from, to hold a mail scanner's).
+ * Deferrals, drops and the like are not engagement: they are skipped and counted.
  *
  * Each event keeps what insights and the scanner holding need: the provider, its message id, campaign / tags,
  * the clicked url, the user agent and ip when the provider gives them.
@@ -19,7 +20,7 @@ export type Provider = 'sendgrid' | 'mailgun' | 'postmark';
 
 export interface EmailEvent {
   email: string;
-  event: 'Email Opened' | 'Email Link Clicked' | 'Email Bounced' | 'Unsubscribed';
+  event: 'Email Delivered' | 'Email Opened' | 'Email Link Clicked' | 'Email Bounced' | 'Unsubscribed';
   /** When it happened, by the provider's clock (epoch ms). */
   at: number;
   properties: JsonObject;
@@ -52,6 +53,7 @@ function props(entries: Record<string, JsonValue | undefined>): JsonObject {
 }
 
 const CANONICAL: Record<string, EmailEvent['event']> = {
+  delivered: 'Email Delivered',
   open: 'Email Opened',
   click: 'Email Link Clicked',
   bounce: 'Email Bounced',
@@ -60,7 +62,7 @@ const CANONICAL: Record<string, EmailEvent['event']> = {
 };
 
 function event(
-  kind: 'open' | 'click' | 'bounce' | 'unsubscribe' | 'spam',
+  kind: 'delivered' | 'open' | 'click' | 'bounce' | 'unsubscribe' | 'spam',
   email: string,
   at: number,
   identity: EmailEvent['identity'],
@@ -72,7 +74,7 @@ function event(
 
 // ---- SendGrid: a JSON array of events, `timestamp` in Unix seconds.
 
-const SENDGRID_SKIPPED = new Set(['processed', 'delivered', 'deferred', 'dropped', 'group_resubscribe']);
+const SENDGRID_SKIPPED = new Set(['processed', 'deferred', 'dropped', 'group_resubscribe']);
 
 export function sendgridEvent(raw: unknown): Mapped {
   if (!isObject(raw)) return skip('not an event object');
@@ -97,6 +99,8 @@ export function sendgridEvent(raw: unknown): Mapped {
   const identity = { kind: type, timestamp: String(seconds), message, url: url ?? '' };
   const at = seconds * 1000;
   switch (type) {
+    case 'delivered':
+      return event('delivered', email, at, identity, props(base));
     case 'open':
       // Apple Mail Privacy Protection and similar prefetch opens: SendGrid flags them.
       return event('open', email, at, identity, props({ ...base, machineOpen: typeof raw.sg_machine_open === 'boolean' ? raw.sg_machine_open : undefined }));
@@ -120,7 +124,7 @@ export function sendgridEvent(raw: unknown): Mapped {
 
 // ---- Mailgun: one event per request, in `event-data`; `timestamp` in Unix seconds with a fraction.
 
-const MAILGUN_SKIPPED = new Set(['accepted', 'delivered', 'rejected', 'stored', 'list_member_uploaded', 'list_uploaded']);
+const MAILGUN_SKIPPED = new Set(['accepted', 'rejected', 'stored', 'list_member_uploaded', 'list_uploaded']);
 
 export function mailgunEvent(data: Raw): Mapped {
   const type = str(data.event, 40);
@@ -149,6 +153,8 @@ export function mailgunEvent(data: Raw): Mapped {
   const identity = { kind: type, timestamp: String(seconds), message, url: url ?? '' };
   const at = Math.round(seconds * 1000);
   switch (type) {
+    case 'delivered':
+      return event('delivered', email, at, identity, props(base));
     case 'opened':
       return event('open', email, at, identity, props(base));
     case 'clicked':
@@ -218,7 +224,7 @@ export function postmarkEvent(raw: unknown): Mapped {
       return event('unsubscribe', email, at, identity, props({ ...base, reason: 'unsubscribe', origin: str(raw.Origin, 40) }));
     }
     case 'Delivery':
-      return skip('"Delivery" is not engagement');
+      return event('delivered', email, at, identity, props(base));
     default:
       return skip(`unknown record "${type}"`);
   }

@@ -1,0 +1,115 @@
+/**
+ * Holding: the lead's machine events (shared/holding.ts says which and why), kept in the events table's `held`
+ * and `released_at` columns. Called inside the scoring commit with a batch's new events, it writes their holds,
+ * holds stored events that the batch shows were a scanner's (a delivery or a burst arriving after the click), and
+ * releases the held ones a person's behaviour in the batch speaks for. The verdicts are a function of the stored
+ * events alone, so a retry (a duplicate, not judged again), a restart (all of it is in SQLite) or a merge (the
+ * receiving lead judges the handed-over events the same way) gives the same result.
+ */
+import type { LeadEvent } from '../../shared/events.js';
+import { isHuman, isTimed, ownHold, timingHolds, type CompiledHolding, type Hold } from '../../shared/holding.js';
+import type { Store, StoredEvent } from './store.js';
+
+export interface Judgement {
+  /** New events held: not to be folded. */
+  held: Set<string>;
+  /** Stored events folded before and held now: the history is refolded without them. */
+  retro: LeadEvent[];
+  /** Stored events a person's behaviour released: folded at their own times. */
+  released: LeadEvent[];
+}
+
+/** Meta flag: some held event may still be released (a timing hold). */
+const RELEASABLE = 'holds_releasable';
+
+/** Events read back from the newest when looking for the lead's latest person's behaviour. */
+const PAGE = 200;
+
+export class Holding {
+  constructor(
+    private readonly store: Store,
+    private readonly h: CompiledHolding,
+  ) {}
+
+  judge(fresh: readonly LeadEvent[], now: number): Judgement {
+    const out: Judgement = { held: new Set(), retro: [], released: [] };
+    if (!this.h.enabled || !fresh.length) return out;
+    const byId = new Map(fresh.map((e) => [e.messageId, e]));
+    const holds = new Map<string, Hold>();
+    for (const e of fresh) {
+      const own = ownHold(this.h, e);
+      if (own) holds.set(e.messageId, own);
+    }
+    const later: { e: StoredEvent; hold: Hold }[] = [];
+    for (const group of this.#neighbourhoods(fresh)) {
+      const timed = timingHolds(this.h, group.map((e) => ({ e, own: (byId.has(e.messageId) ? holds.get(e.messageId) : e.held) ?? null })));
+      for (const e of group) {
+        const hold = timed.get(e.messageId);
+        if (!hold) continue;
+        if (byId.has(e.messageId)) {
+          if (!holds.has(e.messageId)) holds.set(e.messageId, hold);
+        } else if (!e.held) later.push({ e, hold });
+      }
+    }
+
+    const humans = fresh.filter((e) => isHuman(this.h, e, holds.get(e.messageId)));
+    const lastHuman = Math.max(-Infinity, ...humans.map((e) => e.timestamp));
+    // A releasable hold with a person's behaviour at or after it is released at once (it was a person's).
+    const releasable = [...[...holds].filter(([, hold]) => !hold.permanent).map(([id]) => byId.get(id)!.timestamp), ...later.filter((x) => !x.hold.permanent).map((x) => x.e.timestamp)];
+    const earliest = Math.min(...releasable);
+    const person = releasable.length && earliest > lastHuman ? Math.max(lastHuman, this.#latestPerson(earliest, holds)) : lastHuman;
+    const rows: { messageId: string; hold: Hold; releasedAt: number | null }[] = [];
+    for (const [id, hold] of holds) {
+      const released = !hold.permanent && byId.get(id)!.timestamp <= person;
+      rows.push({ messageId: id, hold, releasedAt: released ? now : null });
+      if (!released) out.held.add(id);
+    }
+    for (const { e, hold } of later) {
+      const released = !hold.permanent && e.timestamp <= person;
+      rows.push({ messageId: e.messageId, hold, releasedAt: released ? now : null });
+      if (!released) out.retro.push(e);
+    }
+    this.store.setHolds(rows);
+    if (rows.some((r) => !r.hold.permanent && r.releasedAt === null)) this.store.setMeta(RELEASABLE, '1');
+
+    // Most batches have a page view; few leads have anything to release (the flag is in the cached meta).
+    if (humans.length && this.store.meta(RELEASABLE)) {
+      out.released = this.store.openHolds(lastHuman).filter((e) => !e.held!.permanent);
+      this.store.release(out.released.map((e) => e.messageId), now);
+      if (!this.store.openHolds(Number.MAX_SAFE_INTEGER).some((e) => !e.held!.permanent)) this.store.deleteMeta(RELEASABLE);
+    }
+    return out;
+  }
+
+  /**
+   * The stored opens, clicks and deliveries within reach of the new ones (the longer of the two timing windows),
+   * in groups of nearby times: every timing hold that involves a new event lies inside one.
+   */
+  #neighbourhoods(fresh: readonly LeadEvent[]): StoredEvent[][] {
+    const reach = Math.max(this.h.deliveryMs, this.h.burst?.ms ?? 0);
+    const times = fresh.filter(isTimed).map((e) => e.timestamp).sort((a, b) => a - b);
+    if (!reach || !times.length) return [];
+    const spans: [number, number][] = [];
+    for (const t of times) {
+      const last = spans[spans.length - 1];
+      if (last && t - last[1] <= 2 * reach) last[1] = t;
+      else spans.push([t, t]);
+    }
+    return spans.map(([lo, hi]) => this.store.emailEventsBetween(lo - reach, hi + reach).filter(isTimed));
+  }
+
+  /** The time of the lead's latest person's behaviour, if at or after `since` (-Infinity otherwise). */
+  #latestPerson(since: number, fresh: Map<string, Hold>): number {
+    let cursor: { ts: number; id: string } | null = null;
+    for (;;) {
+      const page = this.store.eventsNewestFirst(PAGE, cursor);
+      for (const e of page) {
+        if (e.timestamp < since) return -Infinity;
+        if (isHuman(this.h, e, e.held ?? fresh.get(e.messageId))) return e.timestamp;
+      }
+      if (page.length < PAGE) return -Infinity;
+      const last = page[page.length - 1];
+      cursor = { ts: last.timestamp, id: last.messageId };
+    }
+  }
+}
