@@ -13,6 +13,7 @@ import { fail } from './errors.js';
 import { keyConfig, originOfSomeSite } from './keys.js';
 import { activeModel } from './model.js';
 import { SiteConfigError } from './site.js';
+import { TeamsConfigError } from './notify/teams.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { leadRoutes, levelRoutes } from './routes/leads.js';
 import { servePage } from './routes/pages.js';
@@ -98,7 +99,7 @@ app.all('*', async (c) => {
 
 app.onError((err) => {
   if (err instanceof HTTPException) return err.getResponse();
-  if (err instanceof ModelError || err instanceof SiteConfigError) {
+  if (err instanceof ModelError || err instanceof SiteConfigError || err instanceof TeamsConfigError) {
     // Not reached while the check above holds; if it ever is, still the configuration's answer, not a 500.
     return Response.json({ error: 'config_invalid', message: err.message, problems: err.problems }, { status: 503 });
   }
