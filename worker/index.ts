@@ -16,6 +16,7 @@ import { SiteConfigError } from './site.js';
 import { TeamsConfigError } from './notify/teams.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { leadRoutes, levelRoutes } from './routes/leads.js';
+import { deliveryRoutes, teamRoutes } from './routes/notifications.js';
 import { servePage } from './routes/pages.js';
 import { sdkRoutes } from './routes/sdk.js';
 import { sourceRoutes } from './routes/sources.js';
@@ -86,6 +87,8 @@ app.route('/v1/sources', sourceRoutes);
 app.route('/v1', ingestRoutes);
 app.route('/v1/leads', leadRoutes);
 app.route('/v1/level', levelRoutes);
+app.route('/v1/deliveries', deliveryRoutes);
+app.route('/v1/teams', teamRoutes);
 
 app.route('/', sdkRoutes);
 
