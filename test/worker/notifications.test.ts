@@ -4,9 +4,10 @@
  * with the specification's own library), in order per destination, through outages and slow answers, and the
  * deliveries are listed, retried and tested over the API. Alarms are driven, never waited for.
  */
-import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { createExecutionContext, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import app from '../../worker/index.js';
 import { DEV_WEBHOOK_SECRET } from '../../worker/notify/webhook.js';
 import { RETRY_SPAN_MS } from '../../worker/lead/notify.js';
 import { SECRET, call, drain, env, leadObject, serverBatch, uid } from './helpers.js';
@@ -322,5 +323,26 @@ describe('erasure', () => {
     await mode('sdr', 200);
     await runDurableObjectAlarm(leadObject(key));
     expect((await received('sdr', user)).filter((r) => r.status === 200)).toEqual([]);
+  });
+});
+
+describe('WEBHOOK_SECRET', () => {
+  const SECRET_KEY = 'sk_live_' + '8f3a'.repeat(8);
+  const production = { ENVIRONMENT: 'production', SECRET_KEYS: SECRET_KEY, SITE_KEYS: JSON.stringify({ ['pk_live_' + '2c1e'.repeat(8)]: { origins: ['https://www.example.com'] } }) };
+  const send = (vars: Record<string, string | undefined>, path: string, init: RequestInit = {}) =>
+    app.fetch(new Request(`http://collector.test${path}`, { ...init, headers: { Authorization: `Bearer ${SECRET_KEY}` } }), { ...env, ...production, ...vars } as never, createExecutionContext());
+
+  it('production without one, or with the development key or a short one: the notification routes answer 503 not_configured', async () => {
+    for (const WEBHOOK_SECRET of [undefined, DEV_WEBHOOK_SECRET, 'whsec_c2hvcnQ=', 'not-a-whsec']) {
+      for (const [path, method] of [['/v1/deliveries', 'GET'], ['/v1/teams/ops/test', 'POST']]) {
+        const res = await send({ WEBHOOK_SECRET }, path, { method });
+        const body = (await res.json()) as any;
+        expect(res.status, `${WEBHOOK_SECRET} ${path}`).toBe(503);
+        expect(body).toMatchObject({ error: 'not_configured', problems: [{ path: 'WEBHOOK_SECRET' }] });
+      }
+    }
+    // A real key serves; the rest of the API never depended on it.
+    expect((await send({ WEBHOOK_SECRET: `whsec_${btoa('0123456789abcdef0123456789abcdef')}` }, '/v1/deliveries?limit=1')).status).toBe(200);
+    expect((await send({}, '/v1/leads/nobody')).status).toBe(404);
   });
 });
