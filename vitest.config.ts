@@ -1,5 +1,7 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
+import { startReceiver } from './test/e2e/receiver.js';
 
 // The lead index's schema, applied to the tests' local D1 before the Worker tests run (by the tests that read it).
 const indexMigrations = await readD1Migrations('./migrations');
@@ -17,6 +19,12 @@ const sourceBindings = {
   POSTMARK_WEBHOOK_PASSWORD: 'test-only-postmark-password',
 };
 
+// Notifications go to a real HTTP receiver on loopback (test/e2e/receiver.ts): the Worker tests run with a
+// teams file whose destinations are its boxes, in place of leadlevel.teams.json; email goes to its /email box.
+const RECEIVER = await startReceiver();
+const testTeams = readFileSync('./test/worker/teams.fixture.json', 'utf8').replaceAll('RECEIVER', RECEIVER);
+const notifyBindings = { TEST_RECEIVER: RECEIVER, EMAIL_API_URL: `${RECEIVER}/email/resend`, EMAIL_API_KEY: 'test-only-email-key', NOTIFY_TIMEOUT_MS: '1000', PUBLIC_URL: 'http://collector.test' };
+
 export default defineConfig({
   test: {
     projects: [
@@ -25,10 +33,11 @@ export default defineConfig({
       // The Worker and its Durable Objects run inside workerd, configured from wrangler.toml.
       {
         plugins: [
+          { name: 'test-teams', enforce: 'pre', load: (id: string) => (id.endsWith('/leadlevel.teams.json') ? testTeams : undefined) },
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
-              bindings: { ENVIRONMENT: 'development', DEMO_MODE: 'true', VISITOR_EVENTS_PER_MINUTE: '120', INDEX_MIGRATIONS: indexMigrations, ...sourceBindings },
+              bindings: { ENVIRONMENT: 'development', DEMO_MODE: 'true', VISITOR_EVENTS_PER_MINUTE: '120', INDEX_MIGRATIONS: indexMigrations, ...sourceBindings, ...notifyBindings },
               // The per-address limit, lowered so its test needs few requests (every other request of the tests
               // comes from an address of its own: helpers.ts).
               ratelimits: { ADDRESS_LIMIT: { simple: { limit: 40, period: 60 } } },

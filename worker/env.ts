@@ -45,4 +45,20 @@ export interface Env extends Cloudflare.Env {
   /** The HTTP Basic credentials in the webhook URL Postmark calls (`https://user:password@…`); both, as secrets. */
   POSTMARK_WEBHOOK_USER?: string;
   POSTMARK_WEBHOOK_PASSWORD?: string;
+  /**
+   * Notifications (README, "Teams and notifications"). Signs webhooks per Standard Webhooks: whsec_ + base64 of
+   * 24 to 64 random bytes (`wrangler secret put WEBHOOK_SECRET`); development has a default, production without
+   * it sends no webhook and answers 503 not_configured on the notification routes.
+   */
+  WEBHOOK_SECRET?: string;
+  /** The email provider's API key (Resend's, or a compatible provider's) for email destinations: a secret. */
+  EMAIL_API_KEY?: string;
+  /** The email provider's API base URL (default https://api.resend.com; `POST {url}/emails`). */
+  EMAIL_API_URL?: string;
+  /** The sender of notification emails, on a domain the provider has verified: `leadlevel <leads@example.com>`. */
+  EMAIL_FROM?: string;
+  /** The Worker's public address (https://leads.example.com), for the profile links in notifications. */
+  PUBLIC_URL?: string;
+  /** Milliseconds a receiver may take to answer before the attempt is retried with the same id (default 10,000). */
+  NOTIFY_TIMEOUT_MS?: string;
 }

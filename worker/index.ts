@@ -13,8 +13,10 @@ import { fail } from './errors.js';
 import { keyConfig, originOfSomeSite } from './keys.js';
 import { activeModel } from './model.js';
 import { SiteConfigError } from './site.js';
+import { TeamsConfigError } from './notify/teams.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { leadRoutes, levelRoutes } from './routes/leads.js';
+import { deliveryRoutes, teamRoutes } from './routes/notifications.js';
 import { servePage } from './routes/pages.js';
 import { sdkRoutes } from './routes/sdk.js';
 import { sourceRoutes } from './routes/sources.js';
@@ -85,6 +87,8 @@ app.route('/v1/sources', sourceRoutes);
 app.route('/v1', ingestRoutes);
 app.route('/v1/leads', leadRoutes);
 app.route('/v1/level', levelRoutes);
+app.route('/v1/deliveries', deliveryRoutes);
+app.route('/v1/teams', teamRoutes);
 
 app.route('/', sdkRoutes);
 
@@ -98,7 +102,7 @@ app.all('*', async (c) => {
 
 app.onError((err) => {
   if (err instanceof HTTPException) return err.getResponse();
-  if (err instanceof ModelError || err instanceof SiteConfigError) {
+  if (err instanceof ModelError || err instanceof SiteConfigError || err instanceof TeamsConfigError) {
     // Not reached while the check above holds; if it ever is, still the configuration's answer, not a 500.
     return Response.json({ error: 'config_invalid', message: err.message, problems: err.problems }, { status: 503 });
   }

@@ -27,8 +27,15 @@ describe('scripts/check-config.js', () => {
   it('stops with the problem list and exit 1: the README’s three-tier model with the shipped site file', () => {
     const r = run('scripts/check-config.js', { LEADLEVEL_MODEL_FILE: file('three.json', '{ "extends": "b2b-three-tier" }') });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/the configuration has 4 problems/);
+    expect(r.stderr).toMatch(/the configuration has 7 problems/);
     expect(r.stderr).toContain('leadlevel.site.json treatments.very_hot: no level "very_hot" (levels: cold, warm, hot)');
+    expect(r.stderr).toContain('leadlevel.teams.json routes[3].when.level: no level "very_hot" (levels: cold, warm, hot)');
+  });
+
+  it('LEADLEVEL_TEAMS_FILE checks another teams file: a route to an unknown team stops it', () => {
+    const r = run('scripts/check-config.js', { LEADLEVEL_TEAMS_FILE: file('teams.json', '{ "teams": [], "routes": [{ "when": { "level": "hot" }, "team": "closers" }] }') });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('teams.json routes[0].team: no team "closers" (teams: none)');
   });
 
   it('an unknown extends, null, a file that is not JSON, a missing file', () => {
@@ -51,7 +58,7 @@ describe('npm start', () => {
     const started = Date.now();
     const r = run('scripts/start.js', { LEADLEVEL_MODEL_FILE: file('three-again.json', '{ "extends": "b2b-three-tier" }') });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/npm start: the configuration has 4 problems/);
+    expect(r.stderr).toMatch(/npm start: the configuration has 7 problems/);
     expect(r.stdout + r.stderr).not.toMatch(/wrangler|Ready on/i);
     expect(Date.now() - started).toBeLessThan(20_000);
   });

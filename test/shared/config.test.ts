@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import shippedModel from '../../leadlevel.model.json';
 import shippedSite from '../../leadlevel.site.json';
+import shippedTeams from '../../leadlevel.teams.json';
 import { checkConfig, formatConfigProblems } from '../../worker/config.js';
 
 const paths = (model: unknown, site: unknown = shippedSite) => checkConfig(model, site).map((p) => `${p.file} ${p.path}`);
@@ -51,5 +52,76 @@ describe('checkConfig', () => {
   it('with the default model: a content variant or treatment for a level that does not exist', () => {
     const site = { ...shippedSite, content: { hero: { scorching: '<b>x</b>', default: '<i>y</i>' } }, treatments: { ...shippedSite.treatments, lukewarm: shippedSite.treatments.warm } };
     expect(paths(shippedModel, site)).toEqual(['leadlevel.site.json content.hero.scorching', 'leadlevel.site.json treatments.lukewarm']);
+  });
+});
+
+describe('checkConfig with the teams file', () => {
+  const teams = (t: unknown) => checkConfig(shippedModel, shippedSite, t).map((p) => `${p.file} ${p.path}: ${p.reason}`);
+  const team = (extra: Record<string, unknown> = {}) => ({ id: 'sdr', name: 'SDRs', destinations: [{ type: 'webhook', url: 'https://hooks.example.com/x' }], ...extra });
+
+  it('the shipped teams file is valid, and routes the treatment protocol', () => {
+    expect(checkConfig(shippedModel, shippedSite, shippedTeams)).toEqual([]);
+    expect(shippedTeams.routes).toEqual([
+      { when: { level: 'engaged' }, team: 'sdr' },
+      { when: { level: 'hot', fit: ['A', 'B'] }, team: 'ae' },
+      { when: { level: 'hot', fit: ['C', 'D', 'none'] }, team: 'sdr' },
+      { when: { level: 'very_hot' }, team: 'ae' },
+      { when: { level: 'very_hot' }, team: 'manager' },
+    ]);
+    // Placeholders on loopback: nothing leaves the machine until they are replaced.
+    for (const t of shippedTeams.teams) for (const d of t.destinations) if ('url' in d) expect(new URL(d.url).hostname).toBe('127.0.0.1');
+  });
+
+  it('an unknown team, level, stage, scoring type or fit grade; a bad URL, email, zone or type: every problem, named', () => {
+    expect(
+      teams({
+        teams: [
+          team({ escalateTo: 'nobody', timeZone: 'Mars/Olympus' }),
+          { id: 'ae', name: 'AEs', destinations: [{ type: 'webhook', url: 'ftp://x' }, { type: 'slack', url: 'not a url' }, { type: 'email', to: ['not-an-email'] }, { type: 'pager' }] },
+          team(),
+        ],
+        routes: [
+          { when: { level: 'scorching' }, team: 'sdr' },
+          { when: { level: 'hot' }, team: 'closers' },
+          { when: { stage: 'mql' }, team: 'sdr' },
+          { when: { level: 'hot', scoringType: 'partners' }, team: 'sdr' },
+          { when: { level: 'hot', fit: 'E' }, team: 'sdr' },
+          { when: { fit: 'A' }, team: 'sdr' },
+        ],
+      }),
+    ).toEqual([
+      'leadlevel.teams.json teams[0].timeZone: "Mars/Olympus" is not an IANA time zone (like "Europe/Berlin")',
+      'leadlevel.teams.json teams[1].destinations[0].url: "ftp://x" is not an http(s) URL',
+      'leadlevel.teams.json teams[1].destinations[1].url: "not a url" is not a URL',
+      'leadlevel.teams.json teams[1].destinations[2].to[0]: "not-an-email" is not an email address',
+      'leadlevel.teams.json teams[1].destinations[3].type: "pager" is not a destination type (webhook, slack, email)',
+      'leadlevel.teams.json teams[2].id: "sdr" is the id of an earlier team too',
+      'leadlevel.teams.json teams[0].escalateTo: no team "nobody" (teams: sdr, ae)',
+      'leadlevel.teams.json routes[0].when.level: no level "scorching" (levels: cold, warm, engaged, hot, very_hot)',
+      'leadlevel.teams.json routes[1].team: no team "closers" (teams: sdr, ae)',
+      'leadlevel.teams.json routes[2].when.stage: no stage "mql" (stages: the model has none)',
+      'leadlevel.teams.json routes[3].when.scoringType: no scoring type "partners" in the model (engagement)',
+      'leadlevel.teams.json routes[4].when.fit: "E" is not a fit grade (A, B, C, D, or none: no fit grade)',
+      'leadlevel.teams.json routes[5].when: needs a level or a stage: what a lead moves into to be sent to the team',
+    ]);
+  });
+
+  it('files that are not teams files: null, a list, no teams — named, never a crash', () => {
+    expect(teams(null)).toEqual(['leadlevel.teams.json (file): must be a JSON object with teams and routes (got null)']);
+    expect(teams([])).toEqual(['leadlevel.teams.json (file): must be a JSON object with teams and routes (got [])']);
+    expect(teams({ routes: [] })).toEqual(['leadlevel.teams.json teams: must be a list of { id, name, destinations }']);
+    expect(teams({ teams: [null], routes: [null] })).toEqual([
+      'leadlevel.teams.json teams[0]: must be an object { id, name, destinations }',
+      'leadlevel.teams.json routes[0]: must be { "when": { level?, fit?, stage?, scoringType? }, "team" }',
+    ]);
+  });
+
+  it('the README’s three-tier model with the shipped teams file: routes to levels it lacks', () => {
+    const threeTierSite = { origin: null, content: {}, treatments: {} };
+    expect(checkConfig({ extends: 'b2b-three-tier' }, threeTierSite, shippedTeams).map((p) => `${p.path}: ${p.reason}`)).toEqual([
+      'routes[0].when.level: no level "engaged" (levels: cold, warm, hot)',
+      'routes[3].when.level: no level "very_hot" (levels: cold, warm, hot)',
+      'routes[4].when.level: no level "very_hot" (levels: cold, warm, hot)',
+    ]);
   });
 });

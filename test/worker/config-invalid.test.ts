@@ -31,6 +31,10 @@ describe('a model and site file that do not fit together', () => {
         { file: 'leadlevel.site.json', path: 'content.hero-cta.very_hot', reason: 'no level "very_hot" (levels: cold, warm, hot, or default)' },
         { file: 'leadlevel.site.json', path: 'treatments.very_hot', reason: 'no level "very_hot" (levels: cold, warm, hot)' },
         { file: 'leadlevel.site.json', path: 'treatments.engaged', reason: 'no level "engaged" (levels: cold, warm, hot)' },
+        // The teams file's routes name levels too.
+        { file: 'leadlevel.teams.json', path: 'routes[0].when.level', reason: 'no level "engaged" (levels: cold, warm, hot)' },
+        { file: 'leadlevel.teams.json', path: 'routes[3].when.level', reason: 'no level "very_hot" (levels: cold, warm, hot)' },
+        { file: 'leadlevel.teams.json', path: 'routes[4].when.level', reason: 'no level "very_hot" (levels: cold, warm, hot)' },
       ]);
     }
   });

@@ -16,5 +16,7 @@ declare namespace Cloudflare {
     MAILGUN_WEBHOOK_SIGNING_KEY?: string;
     POSTMARK_WEBHOOK_USER?: string;
     POSTMARK_WEBHOOK_PASSWORD?: string;
+    /** The loopback receiver's address (test/e2e/receiver.ts, started by vitest.config.ts). */
+    TEST_RECEIVER: string;
   }
 }

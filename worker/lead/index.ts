@@ -17,6 +17,10 @@ import { anonKey, idOfKey } from '../identity.js';
 import { activeModel } from '../model.js';
 import { Erasure } from './erasure.js';
 import { Merge, type Giver } from './merge.js';
+import { Notify } from './notify.js';
+import { forgetDeliveries, type Delivery } from '../notify/deliveries.js';
+import { teamById } from '../notify/teams.js';
+import type { NotificationBody } from '../notify/message.js';
 import { Outbox } from './outbox.js';
 import { Profile } from './profile.js';
 import { RateLimit } from './rate-limit.js';
@@ -38,6 +42,8 @@ export interface LeadRpc extends Giver {
   level(now?: number): Promise<LevelSummary | null>;
   view(now?: number): Promise<LeadView | null>;
   events(limit: number, cursor: EventCursor | null, now?: number): Promise<EventsPage | null>;
+  /** Queues a recorded delivery again (same message id) and delivers what is due; false: no such lead here. */
+  retryDelivery(delivery: Delivery): Promise<boolean>;
 }
 
 export const leadStub = (env: Env, key: string) => env.LEAD.getByName(key) as unknown as LeadRpc;
@@ -62,6 +68,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   readonly #reads: Reads;
   readonly #erasure: Erasure;
   readonly #profile: Profile;
+  readonly #notify: Notify;
   #lock: Promise<unknown> = Promise.resolve();
   /** The alarm sets due times exactly; batches only ever bring them forward. */
   #inAlarm = false;
@@ -84,6 +91,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     });
     this.#outbox = new Outbox(this.#store, this.#timers, {
       index: async (row) => writeIndex(this.env.INDEX, row.seq, JSON.parse(row.payload) as IndexNews),
+      notify: (row) => this.#notify.deliver(row),
     });
     this.#merge = new Merge(this.#store, this.#timers, {
       key: () => this.#store.meta('key')!,
@@ -98,7 +106,10 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       key: () => this.#store.meta('key')!,
       publicId: () => this.#reads.publicId(),
       eraseOther: (key, until) => leadStub(this.env, key).eraseHere(until),
-      unindex: (keys) => unindex(this.env.INDEX, keys),
+      unindex: async (keys) => {
+        await unindex(this.env.INDEX, keys);
+        await forgetDeliveries(this.env.INDEX, keys);
+      },
       stopAlarm: async () => {
         this.#scoring.reset();
         this.#timers.reset();
@@ -106,6 +117,15 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       },
     });
     this.#profile = new Profile(this.#store);
+    this.#notify = new Notify(this.#outbox, this.#model, {
+      env,
+      key: () => this.#store.meta('key')!,
+      known: () => this.#known(),
+      view: (now) => {
+        const view = this.#reads.view(now);
+        return view && { ...view, ...this.#profile.view() };
+      },
+    });
     // Its only use: read the alarm once, and mark a lead scored under an older model for the alarm to
     // rescore (never on a read).
     void ctx.blockConcurrencyWhile(async () => {
@@ -169,6 +189,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     if (fitMoved(c.before[0], c.after[0])) this.#index = 'now';
     this.#profile.note(input.events);
     this.#noteIdentity(joined);
+    if (c.added.length) this.#notify.moved(c.before, c.after, input.receivedAt);
     this.#retention.schedule();
     this.#commitNews(input.receivedAt, joined);
     const ownNew = new Set(input.events.map((e) => e.messageId));
@@ -187,12 +208,14 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   /** One page of a merged lead's history, committed as one. */
   #absorb(from: string, events: IngestInput['events'], aliases: string[]): void {
     const now = Date.now();
+    const before = this.#scoring.exists ? this.#scoring.evaluate(now) : null;
     if (events.length) {
       this.#scoring.add(events, now);
       this.#profile.note(events);
     }
     if (aliases.length) this.#store.addAliases(aliases, true);
     this.#noteIdentity([from, ...aliases]);
+    if (events.length) this.#notify.moved(before, this.#scoring.evaluate(now), now);
     this.#index = 'now';
     this.#commitNews(now, [from, ...aliases]);
   }
@@ -298,6 +321,20 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       mergedIds: this.#store.allAliases().map(idOfKey),
       queued: this.#store.outbox().map((r) => ({ destination: r.dest, kind: r.kind, payload: JSON.parse(r.payload) as unknown, attempts: r.attempts, lastError: r.lastError })),
     };
+  }
+
+  async retryDelivery(d: Delivery): Promise<boolean> {
+    const fwd = this.#forwardTo();
+    if (fwd) return leadStub(this.env, fwd).retryDelivery(d);
+    return this.#exclusive(async () => {
+      const team = teamById(d.team);
+      if (!this.#scoring.exists || !team || !d.payload) return false;
+      const now = Date.now();
+      this.#notify.enqueue(team, JSON.parse(d.payload) as NotificationBody, now, d.id, d.destination);
+      await this.#outbox.deliver(now);
+      this.#timers.rearm();
+      return true;
+    });
   }
 
   completeHandOver(into: string, lastSeq: number): Promise<AbsorbResult> {

@@ -1,5 +1,6 @@
 /**
- * The outbox: news other systems must hear about this lead (today the D1 lead index; notifications next),
+ * The outbox: news other systems must hear about this lead (the D1 lead index; each team destination's
+ * notifications, as `notify:<team>:<index>`),
  * written in the same commit as the change that caused it and delivered afterwards by the alarm. At least
  * once, in order per destination: a row leaves the outbox only when its destination took it; a failure
  * backs off (exponential, with jitter) and blocks the rows behind it on that destination only.
@@ -55,7 +56,8 @@ export class Outbox {
       let progressed = false;
       await Promise.all(
         heads.map(async (row) => {
-          const send = this.destinations[row.dest];
+          // A family of destinations shares one sender: `notify:sdr:0` is delivered by `notify`.
+          const send = this.destinations[row.dest] ?? this.destinations[row.dest.split(':')[0]];
           try {
             if (!send) throw new Error(`no destination "${row.dest}" in this deployment`);
             await send(row);

@@ -3,6 +3,7 @@ import { Hono, type Context } from 'hono';
 import { authenticate, requireSecret } from '../auth.js';
 import type { Env } from '../env.js';
 import { leadStub } from '../lead/index.js';
+import { fromCursor, toCursor } from '../cursor.js';
 import { fail, invalid } from '../errors.js';
 import { QUEUE_ORDERS, queryQueue, type QueueOrder } from '../lead-index.js';
 import type { Problem } from '../../shared/validate.js';
@@ -18,12 +19,6 @@ function checkId(id: string): void {
   if (!id || id.length > MAX_ID_LENGTH) fail(400, 'invalid_id', `a lead id is 1 to ${MAX_ID_LENGTH} characters (a userId, an email or an anonymousId)`);
 }
 
-/** Cursors are opaque to callers: base64url of UTF-8 JSON (ids may be any text). */
-const toCursor = (value: unknown) =>
-  btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(value)))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-/** The JSON inside a cursor; throws when it is not one. */
-const fromCursor = (s: string): unknown =>
-  JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0))));
 
 /** The lead a secret-key route is about: the caller must hold a secret key, and the id must be one. */
 function leadIdFor(c: Context<{ Bindings: Env }>, what: string): string {
