@@ -54,6 +54,30 @@ async function later(key: string, at: number) {
   await runDurableObjectAlarm(leadObject(key));
 }
 
+describe('routing by fit', () => {
+  /** Three minutes on pricing: hot (SPEC's trigger), with the traits given first. */
+  const hotWith = async (user: string, traits: Record<string, unknown>) => {
+    expect((await serverBatch([{ type: 'identify', userId: user, messageId: uid('m'), traits }])).status).toBe(200);
+    expect((await track(user, 'Page Engaged', { path: '/pricing', seconds: 200 })).status).toBe(200);
+    await drain(`u:${user}`);
+  };
+  const signed = async (box: string, user: string) => (await received(box, user)).filter((r) => r.headers['webhook-id']).map((r) => verify(r).data);
+
+  it('a Hot lead with fit A reaches the account executives, one with fit D the SDRs', async () => {
+    const good = uid('u');
+    const poor = uid('u');
+    await hotWith(good, { title: 'VP Marketing', employees: 450, industry: 'Software', country: 'US' });
+    await hotWith(poor, { title: 'Student', employees: 3 });
+    const [toAe] = await signed('ae', good);
+    expect(toAe).toMatchObject({ lead: { id: good, level: 'hot', fit: { grade: 'A' } }, team: { id: 'ae' } });
+    expect(await signed('sdr', good)).toEqual([]);
+    const [toSdr] = await signed('sdr', poor);
+    expect(toSdr).toMatchObject({ lead: { id: poor, level: 'hot', fit: { grade: 'D' } }, team: { id: 'sdr' } });
+    expect(await signed('ae', poor)).toEqual([]);
+    expect(await signed('manager', good)).toEqual([]);
+  });
+});
+
 describe('a lead turning very_hot', () => {
   it('sends signed webhooks to the ae and manager destinations, and a Slack message, each once', async () => {
     const user = uid('u');
@@ -73,7 +97,7 @@ describe('a lead turning very_hot', () => {
       expect(body).toMatchObject({
         type: 'lead.level_changed',
         data: {
-          lead: { id: user, email: null, level: 'very_hot', levelName: 'Very Hot', fit: null, profileUrl: `http://collector.test/app/leads/${user}`, scores: { engagement: 20, lead: 20 } },
+          lead: { id: user, email: null, level: 'very_hot', levelName: 'Very Hot', fit: { grade: 'D', score: 0 }, profileUrl: `http://collector.test/app/leads/${user}`, scores: { engagement: 20, lead: 20 } },
           change: { kind: 'level', scoringType: 'engagement', from: 'cold', to: 'very_hot' },
           treatment: { salesInvolvement: 'Account executive; manager alerted', responseSla: { hours: 4 } },
         },
