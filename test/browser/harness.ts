@@ -2,7 +2,7 @@
  * Browser test harness: Debian's Chromium driven by playwright-core, test pages served from a separate
  * loopback origin (as a marketing site is separate from its collector), and reads from the real collector.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -18,17 +18,27 @@ const SECRET = { Authorization: 'Basic ' + Buffer.from('sk_dev:').toString('base
 const PERSON_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', `--user-agent=${PERSON_UA}`];
 
-export function launch(): Promise<Browser> {
-  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_FLAGS, headless: true });
+/** `extra`: more Chromium flags for one file's browser. */
+export function launch(extra: string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: [...CHROMIUM_FLAGS, ...extra], headless: true });
+}
+
+/** A file the test site serves at a path of its own (a third-party library's bundle, its page). */
+export interface SiteFile {
+  type: string;
+  body: string | Buffer;
 }
 
 /**
  * Serves the test page for any path (so SPA paths and /pricing work), titled after its first segment, with
- * {{COLLECTOR}} and {{ATTRS}} filled in. `?attrs=<…>` sets the script tag's attributes.
+ * {{COLLECTOR}} and {{ATTRS}} filled in. `?attrs=<…>` sets the script tag's attributes. `files` are served as
+ * they are at their exact paths.
  */
-export async function site(): Promise<{ url: string; close: () => Promise<void> }> {
+export async function site(files: Record<string, SiteFile> = {}): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    const file = Object.hasOwn(files, url.pathname) ? files[url.pathname] : undefined;
+    if (file) return res.writeHead(200, { 'Content-Type': file.type }).end(file.body);
     const name = url.pathname.split('/')[1] || 'index';
     if (name === 'dist') {
       // The SDK's ESM build, as a site that bundles it would serve it.
@@ -54,13 +64,12 @@ export async function site(): Promise<{ url: string; close: () => Promise<void> 
 }
 
 /**
- * A switchable path to the collector, for "the collector is unreachable": while down, every connection is
- * dropped, as when a host is unreachable; otherwise requests are passed through unchanged.
+ * A loopback path to the collector: `intercept` may answer a request itself (and returns true when it did);
+ * every other request is passed through unchanged.
  */
-export async function switchableCollector(): Promise<{ url: string; down: (d: boolean) => void; close: () => Promise<void> }> {
-  let isDown = false;
+export async function collectorPath(intercept: (req: IncomingMessage, res: ServerResponse) => boolean = () => false): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = createServer(async (req, res) => {
-    if (isDown) return req.socket.destroy();
+    if (intercept(req, res)) return;
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const headers = Object.fromEntries(Object.entries(req.headers).filter(([k, v]) => typeof v === 'string' && k !== 'host' && k !== 'connection' && k !== 'content-length')) as Record<string, string>;
@@ -74,9 +83,18 @@ export async function switchableCollector(): Promise<{ url: string; down: (d: bo
   const { port } = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${port}`,
-    down: (d) => (isDown = d),
     close: () => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))),
   };
+}
+
+/**
+ * A switchable path to the collector, for "the collector is unreachable": while down, every connection is
+ * dropped, as when a host is unreachable; otherwise requests are passed through unchanged.
+ */
+export async function switchableCollector(): Promise<{ url: string; down: (d: boolean) => void; close: () => Promise<void> }> {
+  let isDown = false;
+  const path = await collectorPath((req) => (isDown ? (req.socket.destroy(), true) : false));
+  return { ...path, down: (d) => (isDown = d) };
 }
 
 export async function anonymousId(page: Page): Promise<string> {
