@@ -21,21 +21,29 @@ export function freePort(): Promise<number> {
 
 export interface Local {
   url: string;
+  /** Where the instance keeps its local state (Durable Objects, the D1 index): `wrangler … --persist-to` it. */
+  dir: string;
   stop(): void;
+  /** Settles when the instance's processes have gone (after `stop`). */
+  exited: Promise<void>;
   /** What wrangler printed so far: for a caller's error message when the instance misbehaved. */
   log(): string;
 }
 
-/** `extra` goes to wrangler: another script and config for a baseline Worker, say. */
-export async function startLocal(extra: string[] = [], env: Record<string, string> = {}): Promise<Local> {
+/**
+ * `extra` goes to wrangler: another script and config for a baseline Worker, say. `keep`: the state directory
+ * to use, kept when the instance stops (for a second start on the same data); else a fresh one, removed.
+ */
+export async function startLocal(extra: string[] = [], env: Record<string, string> = {}, keep?: string): Promise<Local> {
   const port = await freePort();
   const inspector = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'leadlevel-local-'));
+  const dir = keep ?? mkdtempSync(join(tmpdir(), 'leadlevel-local-'));
   const child = spawn('node', ['scripts/start.js', '--persist-to', dir, '--inspector-port', String(inspector), ...extra], {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   let log = '';
   child.stdout?.on("data", (d: Buffer) => (log += d));
   child.stderr?.on("data", (d: Buffer) => (log += d));
@@ -46,12 +54,12 @@ export async function startLocal(extra: string[] = [], env: Record<string, strin
     } catch {
       // already gone
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
-      if ((await fetch(`${url}/health`)).ok) return { url, stop, log: () => log };
+      if ((await fetch(`${url}/health`)).ok) return { url, dir, stop, exited, log: () => log };
     } catch {
       // not up yet
     }

@@ -131,9 +131,12 @@ export async function queryQueue(db: D1Database, query: QueueQuery): Promise<{ r
   if (query.fits?.length) list('fit_grade', query.fits);
   if (query.contactable) where.push('do_not_contact = 0');
   if (query.q) {
-    const prefix = query.q.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`) + '%';
-    where.push(`(lower(id) LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\')`);
-    args.push(prefix, prefix);
+    // A prefix as a range (from the prefix up to it followed by the highest character), which the indexes on
+    // lower(id) and lower(email) answer; ASCII letters match either case, as SQLite's lower() folds them.
+    const from = query.q.toLowerCase();
+    const to = from + '\u{10FFFF}';
+    where.push('((lower(id) >= ? AND lower(id) < ?) OR (lower(email) >= ? AND lower(email) < ?))');
+    args.push(from, to, from, to);
   }
   const terms = QUEUE_ORDERS[query.order];
   const columns = [...terms.map(sortColumn), 'key'];
