@@ -8,6 +8,7 @@ import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, inject, it } from 'vitest';
+import { collectorPath } from '../browser/harness.js';
 
 const collector = inject('collector');
 const basic = (key: string) => 'Basic ' + Buffer.from(`${key}:`).toString('base64');
@@ -75,6 +76,60 @@ describe('@rudderstack/rudder-sdk-node', () => {
     const lead = await leadOf(userId);
     expect(lead.level).toBe('very_hot');
     expect(lead.traits.company.value).toBe('Initech');
+  });
+});
+
+/**
+ * A 429 storm: a loopback path in front of the real collector answers the first `n` batch requests with 429
+ * (Retry-After: 1), as the collector's own limits do under a flood, then passes everything through.
+ */
+async function storm(n: number) {
+  let refused = 0;
+  const path = await collectorPath((req, res) => {
+    if (req.method !== 'POST' || refused >= n) return false;
+    refused++;
+    req.resume();
+    res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '1' }).end(JSON.stringify({ error: 'rate_limited', message: 'slow down' }));
+    return true;
+  });
+  return { ...path, refused: () => refused };
+}
+
+describe('through a 429 storm, each event stored exactly once', () => {
+  it('@segment/analytics-node retries what was refused', async () => {
+    const s = await storm(3);
+    try {
+      const analytics = new Analytics({ writeKey: 'sk_dev', host: s.url, path: '/v1/batch', flushAt: 10, flushInterval: 50, maxRetries: 6 });
+      const errors: unknown[] = [];
+      analytics.on('error', (e) => errors.push(e));
+      const userId = `seg-storm-${randomUUID()}`;
+      const ids = Array.from({ length: 40 }, () => randomUUID());
+      for (const [i, messageId] of ids.entries()) analytics.track({ userId, messageId, event: 'Webinar Attended', properties: { n: i } });
+      await analytics.closeAndFlush({ timeout: 30_000 });
+      expect(errors).toEqual([]);
+      expect(s.refused()).toBe(3);
+      exactlyOnce(await eventsOf(userId), ids);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('@rudderstack/rudder-sdk-node retries what was refused', async () => {
+    const s = await storm(3);
+    try {
+      const client = new RudderAnalytics('sk_dev', { dataPlaneUrl: s.url, flushAt: 10, flushInterval: 50, retryCount: 6, logLevel: 'error' });
+      const userId = `rud-storm-${randomUUID()}`;
+      const ids = Array.from({ length: 40 }, () => randomUUID());
+      for (const [i, messageId] of ids.entries()) client.track({ userId, messageId, event: 'Webinar Attended', properties: { n: i } } as never);
+      await client.flush();
+      // The library's retries run on after flush() resolves for a refused batch: wait for the events to land.
+      const end = Date.now() + 20_000;
+      while ((await eventsOf(userId)).length < ids.length && Date.now() < end) await new Promise((r) => setTimeout(r, 250));
+      expect(s.refused()).toBe(3);
+      exactlyOnce(await eventsOf(userId), ids);
+    } finally {
+      await s.close();
+    }
   });
 });
 
