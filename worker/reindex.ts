@@ -1,0 +1,103 @@
+/**
+ * Rebuilding the lead index from the lead objects (README, "Rebuilding the index"): a Workflow walks every shard
+ * of the lead directory (worker/directory.ts) in pages, one step a page, and asks each lead on the page to write
+ * its index row now (`Lead.reindex`: the row the normal path writes, through its outbox). Steps are idempotent:
+ * a lead's row is a snapshot written under a newer outbox sequence each time, and the progress a step records
+ * is absolute, so a step retried, or a run resumed after an interruption, rewrites rather than adds.
+ */
+import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers';
+import { DIRECTORY_SHARDS, directoryShard } from './directory.js';
+import type { Env } from './env.js';
+import { leadStub, type ReindexResult } from './lead/index.js';
+
+/** Keys per step: 16 shards of 200 keys a step keep 100,000 leads within ~520 steps. */
+export const REINDEX_PAGE = 200;
+/** Leads asked at once inside a step. */
+const CONCURRENCY = 20;
+
+export interface ReindexParams {
+  /** Keys per step (1–1,000; default REINDEX_PAGE). */
+  pageSize?: number;
+}
+
+export interface ShardProgress {
+  pages: number;
+  reindexed: number;
+  queued: number;
+  gone: number;
+}
+
+export interface ReindexProgress extends ShardProgress {
+  shards: number;
+  shardsDone: number;
+}
+
+interface PageResult extends ShardProgress {
+  last: string | null;
+  more: boolean;
+}
+
+export const pageSizeOf = (n: unknown) => (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 1_000 ? n : REINDEX_PAGE);
+
+export class Reindex extends WorkflowEntrypoint<Env, ReindexParams> {
+  override async run(event: Readonly<WorkflowEvent<ReindexParams>>, step: WorkflowStep): Promise<ReindexProgress> {
+    const size = pageSizeOf(event.payload?.pageSize);
+    const total: ReindexProgress = { shards: DIRECTORY_SHARDS, shardsDone: 0, pages: 0, reindexed: 0, queued: 0, gone: 0 };
+    for (let shard = 0; shard < DIRECTORY_SHARDS; shard++) {
+      // Rebuilt from the step results on a replay: only the steps not recorded yet run again.
+      let so: ShardProgress = { pages: 0, reindexed: 0, queued: 0, gone: 0 };
+      let after = '';
+      for (let page = 0; ; page++) {
+        const r: PageResult = await step.do(`shard ${shard} page ${page}`, { retries: { limit: 5, delay: '2 seconds', backoff: 'exponential' } }, () =>
+          reindexPage(this.env, event.instanceId, shard, after, size, so),
+        );
+        so = { pages: r.pages, reindexed: r.reindexed, queued: r.queued, gone: r.gone };
+        if (!r.more || r.last === null) break;
+        after = r.last;
+      }
+      total.shardsDone++;
+      total.pages += so.pages;
+      total.reindexed += so.reindexed;
+      total.queued += so.queued;
+      total.gone += so.gone;
+    }
+    return total;
+  }
+}
+
+/** One step: a page of a shard's keys, each lead's row written, the shard's progress so far recorded. */
+async function reindexPage(env: Env, run: string, shard: number, after: string, size: number, before: ShardProgress): Promise<PageResult> {
+  const keys = await directoryShard(env, shard).list(after, size);
+  const results: ReindexResult[] = [];
+  for (let i = 0; i < keys.length; i += CONCURRENCY) {
+    results.push(...(await Promise.all(keys.slice(i, i + CONCURRENCY).map((key) => leadStub(env, key).reindex(key)))));
+  }
+  const count = (r: ReindexResult) => results.filter((x) => x === r).length;
+  const now: ShardProgress = {
+    pages: before.pages + 1,
+    reindexed: before.reindexed + count('indexed'),
+    queued: before.queued + count('queued'),
+    gone: before.gone + count('gone'),
+  };
+  const more = keys.length === size;
+  await env.INDEX.prepare(
+    `INSERT INTO reindex_progress (run, shard, pages, reindexed, queued, gone, done, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+     ON CONFLICT (run, shard) DO UPDATE SET pages = excluded.pages, reindexed = excluded.reindexed, queued = excluded.queued,
+       gone = excluded.gone, done = excluded.done, updated_at = excluded.updated_at`,
+  )
+    .bind(run, shard, now.pages, now.reindexed, now.queued, now.gone, more ? 0 : 1, Date.now())
+    .run();
+  return { ...now, last: keys[keys.length - 1] ?? null, more };
+}
+
+/** A run's progress as its steps recorded it (one query over at most DIRECTORY_SHARDS rows). */
+export async function reindexProgress(db: D1Database, run: string): Promise<ReindexProgress> {
+  const r = await db
+    .prepare(
+      `SELECT COALESCE(SUM(done), 0) AS shardsDone, COALESCE(SUM(pages), 0) AS pages, COALESCE(SUM(reindexed), 0) AS reindexed,
+         COALESCE(SUM(queued), 0) AS queued, COALESCE(SUM(gone), 0) AS gone FROM reindex_progress WHERE run = ?1`,
+    )
+    .bind(run)
+    .first<Omit<ReindexProgress, 'shards'>>();
+  return { shards: DIRECTORY_SHARDS, shardsDone: r?.shardsDone ?? 0, pages: r?.pages ?? 0, reindexed: r?.reindexed ?? 0, queued: r?.queued ?? 0, gone: r?.gone ?? 0 };
+}
