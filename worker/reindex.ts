@@ -5,7 +5,7 @@
  * a lead's row is a snapshot written under a newer outbox sequence each time, and the progress a step records
  * is absolute, so a step retried, or a run resumed after an interruption, rewrites rather than adds.
  */
-import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers';
+import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from 'cloudflare:workers';
 import { DIRECTORY_SHARDS, directoryShard } from './directory.js';
 import type { Env } from './env.js';
 import { leadStub, type ReindexResult } from './lead/index.js';
@@ -18,6 +18,11 @@ const CONCURRENCY = 20;
 export interface ReindexParams {
   /** Keys per step (1–1,000; default REINDEX_PAGE). */
   pageSize?: number;
+  /**
+   * First walk the keys the D1 index still holds, so leads stored before the directory existed register
+   * (loading a lead registers it): the backfill of a deployment upgraded from before the directory.
+   */
+  fromIndex?: boolean;
 }
 
 export interface ShardProgress {
@@ -30,7 +35,14 @@ export interface ShardProgress {
 export interface ReindexProgress extends ShardProgress {
   shards: number;
   shardsDone: number;
+  /** With `fromIndex`: the keys of the D1 index walked first (each lead loaded, registered, its row rewritten). */
+  fromIndex?: { pages: number; keys: number; done: boolean };
 }
+
+/** The progress row of the walk over the D1 index's keys (directory shards are 0…DIRECTORY_SHARDS-1). */
+const INDEX_WALK = -1;
+
+const RETRIES: WorkflowStepConfig = { retries: { limit: 5, delay: '2 seconds', backoff: 'exponential' } };
 
 interface PageResult extends ShardProgress {
   last: string | null;
@@ -43,12 +55,23 @@ export class Reindex extends WorkflowEntrypoint<Env, ReindexParams> {
   override async run(event: Readonly<WorkflowEvent<ReindexParams>>, step: WorkflowStep): Promise<ReindexProgress> {
     const size = pageSizeOf(event.payload?.pageSize);
     const total: ReindexProgress = { shards: DIRECTORY_SHARDS, shardsDone: 0, pages: 0, reindexed: 0, queued: 0, gone: 0 };
+    if (event.payload?.fromIndex) {
+      let walked: ShardProgress = { pages: 0, reindexed: 0, queued: 0, gone: 0 };
+      let after = '';
+      for (let page = 0; ; page++) {
+        const r: PageResult = await step.do(`index page ${page}`, RETRIES, () => reindexPage(this.env, event.instanceId, INDEX_WALK, after, size, walked));
+        walked = { pages: r.pages, reindexed: r.reindexed, queued: r.queued, gone: r.gone };
+        if (!r.more || r.last === null) break;
+        after = r.last;
+      }
+      total.fromIndex = { pages: walked.pages, keys: walked.reindexed + walked.queued + walked.gone, done: true };
+    }
     for (let shard = 0; shard < DIRECTORY_SHARDS; shard++) {
       // Rebuilt from the step results on a replay: only the steps not recorded yet run again.
       let so: ShardProgress = { pages: 0, reindexed: 0, queued: 0, gone: 0 };
       let after = '';
       for (let page = 0; ; page++) {
-        const r: PageResult = await step.do(`shard ${shard} page ${page}`, { retries: { limit: 5, delay: '2 seconds', backoff: 'exponential' } }, () =>
+        const r: PageResult = await step.do(`shard ${shard} page ${page}`, RETRIES, () =>
           reindexPage(this.env, event.instanceId, shard, after, size, so),
         );
         so = { pages: r.pages, reindexed: r.reindexed, queued: r.queued, gone: r.gone };
@@ -65,9 +88,15 @@ export class Reindex extends WorkflowEntrypoint<Env, ReindexParams> {
   }
 }
 
+/** Keys of the D1 index after `after`, in key order (its primary key). */
+async function indexKeys(db: D1Database, after: string, size: number): Promise<string[]> {
+  const { results } = await db.prepare('SELECT key FROM leads WHERE key > ?1 ORDER BY key LIMIT ?2').bind(after, size).all<{ key: string }>();
+  return results.map((r) => r.key);
+}
+
 /** One step: a page of a shard's keys, each lead's row written, the shard's progress so far recorded. */
 async function reindexPage(env: Env, run: string, shard: number, after: string, size: number, before: ShardProgress): Promise<PageResult> {
-  const keys = await directoryShard(env, shard).list(after, size);
+  const keys = shard === INDEX_WALK ? await indexKeys(env.INDEX, after, size) : await directoryShard(env, shard).list(after, size);
   const results: ReindexResult[] = [];
   for (let i = 0; i < keys.length; i += CONCURRENCY) {
     results.push(...(await Promise.all(keys.slice(i, i + CONCURRENCY).map((key) => leadStub(env, key).reindex(key)))));
@@ -92,12 +121,21 @@ async function reindexPage(env: Env, run: string, shard: number, after: string, 
 
 /** A run's progress as its steps recorded it (one query over at most DIRECTORY_SHARDS rows). */
 export async function reindexProgress(db: D1Database, run: string): Promise<ReindexProgress> {
-  const r = await db
-    .prepare(
-      `SELECT COALESCE(SUM(done), 0) AS shardsDone, COALESCE(SUM(pages), 0) AS pages, COALESCE(SUM(reindexed), 0) AS reindexed,
-         COALESCE(SUM(queued), 0) AS queued, COALESCE(SUM(gone), 0) AS gone FROM reindex_progress WHERE run = ?1`,
-    )
+  const { results } = await db
+    .prepare('SELECT shard, pages, reindexed, queued, gone, done FROM reindex_progress WHERE run = ?1')
     .bind(run)
-    .first<Omit<ReindexProgress, 'shards'>>();
-  return { shards: DIRECTORY_SHARDS, shardsDone: r?.shardsDone ?? 0, pages: r?.pages ?? 0, reindexed: r?.reindexed ?? 0, queued: r?.queued ?? 0, gone: r?.gone ?? 0 };
+    .all<ShardProgress & { shard: number; done: number }>();
+  const p: ReindexProgress = { shards: DIRECTORY_SHARDS, shardsDone: 0, pages: 0, reindexed: 0, queued: 0, gone: 0 };
+  for (const r of results) {
+    if (r.shard === INDEX_WALK) {
+      p.fromIndex = { pages: r.pages, keys: r.reindexed + r.queued + r.gone, done: r.done === 1 };
+      continue;
+    }
+    p.shardsDone += r.done;
+    p.pages += r.pages;
+    p.reindexed += r.reindexed;
+    p.queued += r.queued;
+    p.gone += r.gone;
+  }
+  return p;
 }

@@ -21,13 +21,20 @@ async function params(req: Request): Promise<ReindexParams> {
   } catch (err) {
     fail(400, 'invalid_json', `the body is not JSON: ${(err as Error).message}`);
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) fail(400, 'invalid_body', 'the body is a JSON object: {} or {"pageSize": 200}');
-  const unknown = Object.keys(body).filter((k) => k !== 'pageSize');
-  if (unknown.length) fail(400, 'invalid_body', `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k.slice(0, 40)}"`).join(', ')}; the only one is "pageSize"`);
-  const size = (body as { pageSize?: unknown }).pageSize;
-  if (size === undefined) return {};
-  if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > 1_000) fail(400, 'invalid_page_size', 'pageSize is a whole number of keys per step, 1 to 1000');
-  return { pageSize: size };
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) fail(400, 'invalid_body', 'the body is a JSON object: {}, or {"pageSize": 200, "fromIndex": true}');
+  const unknown = Object.keys(body).filter((k) => k !== 'pageSize' && k !== 'fromIndex');
+  if (unknown.length) fail(400, 'invalid_body', `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k.slice(0, 40)}"`).join(', ')}; the fields are "pageSize" and "fromIndex"`);
+  const { pageSize, fromIndex } = body as { pageSize?: unknown; fromIndex?: unknown };
+  const out: ReindexParams = {};
+  if (pageSize !== undefined) {
+    if (typeof pageSize !== 'number' || !Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1_000) fail(400, 'invalid_page_size', 'pageSize is a whole number of keys per step, 1 to 1000');
+    out.pageSize = pageSize;
+  }
+  if (fromIndex !== undefined) {
+    if (typeof fromIndex !== 'boolean') fail(400, 'invalid_from_index', 'fromIndex is true or false');
+    out.fromIndex = fromIndex;
+  }
+  return out;
 }
 
 export const adminRoutes = new Hono<{ Bindings: Env }>()
@@ -42,13 +49,13 @@ export const adminRoutes = new Hono<{ Bindings: Env }>()
   .get('/reindex/:id', async (c) => {
     const id = c.req.param('id');
     if (!RUN_ID.test(id)) fail(400, 'invalid_id', 'a reindex run id is 1 to 100 letters, digits, "-" or "_"');
-    let instance: WorkflowInstance;
+    // A run just created may not be found for a moment (its engine starts after the 202): the script retries.
+    let s: InstanceStatus;
     try {
-      instance = await c.env.REINDEX.get(id);
+      s = await (await c.env.REINDEX.get(id)).status();
     } catch {
-      fail(404, 'reindex_not_found', `no reindex run "${id}"`);
+      fail(404, 'reindex_not_found', `no reindex run "${id}" (a run started a moment ago may take a second to appear)`);
     }
-    const s = await instance.status();
     return c.json({
       id,
       status: s.status,
