@@ -14,6 +14,7 @@ import { keyConfig, originOfSomeSite } from './keys.js';
 import { activeModel } from './model.js';
 import { SiteConfigError } from './site.js';
 import { TeamsConfigError } from './notify/teams.js';
+import { adminRoutes } from './routes/admin.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { leadRoutes, levelRoutes } from './routes/leads.js';
 import { deliveryRoutes, teamRoutes } from './routes/notifications.js';
@@ -21,7 +22,9 @@ import { servePage } from './routes/pages.js';
 import { sdkRoutes } from './routes/sdk.js';
 import { sourceRoutes } from './routes/sources.js';
 
+export { Directory } from './directory.js';
 export { Lead } from './lead/index.js';
+export { Reindex } from './reindex.js';
 
 const app = new Hono<{ Bindings: Env }>();
 
@@ -89,6 +92,7 @@ app.route('/v1/leads', leadRoutes);
 app.route('/v1/level', levelRoutes);
 app.route('/v1/deliveries', deliveryRoutes);
 app.route('/v1/teams', teamRoutes);
+app.route('/v1/admin', adminRoutes);
 
 app.route('/', sdkRoutes);
 

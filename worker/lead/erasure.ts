@@ -1,6 +1,6 @@
 /**
  * Erasure (SPEC "Privacy operations"): a lead is erased everywhere — its own object, the object of every id
- * merged into it, its row in the lead index, and whatever news was still queued in its outbox — and events
+ * merged into it, its row in the lead index, its keys in the lead directory, and whatever news was still queued in its outbox — and events
  * arriving later for any of those ids are dropped until a quarantine ends (a tracker still running on the
  * person's browser must not bring them back the next minute).
  *
@@ -17,6 +17,8 @@ export interface ErasureHost {
   eraseOther(key: string, quarantineUntil: number): Promise<void>;
   /** Removes these keys' rows from the lead index. */
   unindex(keys: string[]): Promise<void>;
+  /** Removes these keys from the lead directory (worker/directory.ts). */
+  deregister(keys: string[]): Promise<void>;
   /** Deletes the alarm: nothing is due any more. */
   stopAlarm(): Promise<void>;
 }
@@ -44,6 +46,7 @@ export class Erasure {
     const events = this.store.eventCount();
     for (const other of others) await this.host.eraseOther(other, until);
     await this.host.unindex([key, ...others]);
+    await this.host.deregister([key, ...others]);
     this.store.erase(until);
     await this.host.stopAlarm();
     return { id, keys: [key, ...others], events, erasedAt: now, quarantineUntil: until };

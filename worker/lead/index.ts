@@ -11,6 +11,7 @@ import type { AbsorbResult, ErasureReceipt, EventCursor, LeadExtras, EventsPage,
 import type { CompiledModel } from '../../shared/compile.js';
 import type { LevelChange, TypeResult } from '../../shared/engine.js';
 import { DAY_MS } from '../../shared/limits.js';
+import { applyDirectory, type DirectoryNews } from '../directory.js';
 import type { Env } from '../env.js';
 import { unindex, writeIndex, type IndexNews, type IndexRow } from '../lead-index.js';
 import { anonKey, idOfKey } from '../identity.js';
@@ -44,7 +45,15 @@ export interface LeadRpc extends Giver {
   events(limit: number, cursor: EventCursor | null, now?: number): Promise<EventsPage | null>;
   /** Queues a recorded delivery again (same message id) and delivers what is due; false: no such lead here. */
   retryDelivery(delivery: Delivery): Promise<boolean>;
+  /**
+   * Rebuilding the index (worker/reindex.ts): writes this lead's index row now, as the normal path writes it.
+   * `indexed`: written; `queued`: the index refused it, the outbox retries it; `gone`: no lead lives under this
+   * key (merged away, erased, never written), and the key has left the directory.
+   */
+  reindex(key: string): Promise<ReindexResult>;
 }
+
+export type ReindexResult = 'indexed' | 'queued' | 'gone';
 
 export const leadStub = (env: Env, key: string) => env.LEAD.getByName(key) as unknown as LeadRpc;
 
@@ -92,6 +101,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     this.#outbox = new Outbox(this.#store, this.#timers, {
       index: async (row) => writeIndex(this.env.INDEX, row.seq, JSON.parse(row.payload) as IndexNews),
       notify: (row) => this.#notify.deliver(row),
+      directory: async (row) => applyDirectory(this.env, JSON.parse(row.payload) as DirectoryNews),
     });
     this.#merge = new Merge(this.#store, this.#timers, {
       key: () => this.#store.meta('key')!,
@@ -110,6 +120,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
         await unindex(this.env.INDEX, keys);
         await forgetDeliveries(this.env.INDEX, keys);
       },
+      deregister: (keys) => applyDirectory(this.env, { remove: keys }),
       stopAlarm: async () => {
         this.#scoring.reset();
         this.#timers.reset();
@@ -132,6 +143,8 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       if (!this.#store.exists) return;
       await this.#timers.load();
       if (this.#scoring.stale && !this.#store.meta('forward_to')) this.#timers.set('migrate', Date.now());
+      // Backfill: a lead stored before the directory existed registers the first time it loads again.
+      if (this.#scoring.exists && !this.#store.meta('forward_to')) this.#register(Date.now());
     });
   }
 
@@ -227,8 +240,26 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     }
   }
 
+  /**
+   * Part of a commit: the directory hears of a lead not registered yet (the `directory` meta flag lands with
+   * the outbox row, so it is queued exactly once and retried until delivered) and of the ids merged into it.
+   */
+  #register(now: number, merged: readonly string[] = []): void {
+    const key = this.#store.meta('key');
+    if (!key) return;
+    const news: DirectoryNews = {};
+    if (!this.#store.meta('directory')) {
+      news.add = [key];
+      this.#store.setMeta('directory', '1');
+    }
+    const removed = merged.filter((k) => k !== key);
+    if (removed.length) news.remove = removed;
+    if (news.add || news.remove) this.#outbox.enqueue('directory', 'keys', news, now);
+  }
+
   /** Part of every commit: the lead index hears of a new lead, a level, stage or fit change, a merge. */
   #commitNews(now: number, merged: readonly string[] = []): void {
+    if (this.#scoring.exists) this.#register(now, merged);
     if (!this.#index && !merged.length) return;
     const at = this.#index === 'soon' && !merged.length ? now + INDEX_REFRESH_MS : now;
     this.#index = null;
@@ -334,6 +365,24 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       await this.#outbox.deliver(now);
       this.#timers.rearm();
       return true;
+    });
+  }
+
+  /** `key`: the key this object is stored under, as the directory holds it. */
+  async reindex(key: string): Promise<ReindexResult> {
+    return this.#exclusive(async () => {
+      if (!this.#scoring.exists || !this.#store.meta('key') || this.#forwardTo()) {
+        // Under the lock: a batch starting this lead again waits, and its registration comes after this.
+        await applyDirectory(this.env, { remove: [key] });
+        return 'gone';
+      }
+      const now = Date.now();
+      if (this.#scoring.stale) this.#migrate(now);
+      this.#index = 'now';
+      this.#commitNews(now);
+      await this.#outbox.deliver(now);
+      this.#timers.rearm();
+      return this.#store.lastQueued('index') ? 'queued' : 'indexed';
     });
   }
 
