@@ -142,6 +142,12 @@ export interface LeadEvent {
    * (holding.ts). A person's user agent is not stored.
    */
   agent?: string;
+  /**
+   * A browser's claim on this known lead (its email in a form or identify from a visitor not part of it): kept so
+   * sales sees it, with no traits but the email — an unproven visitor does not rewrite the lead's profile or fit —
+   * and never taken for the lead's own behaviour (it releases no held events).
+   */
+  claim?: true;
 }
 
 /** The page path of a page view or a `Page Engaged` event: properties.path, else the path of properties.url. */

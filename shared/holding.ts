@@ -130,7 +130,7 @@ export function timingHolds(h: CompiledHolding, events: readonly { e: LeadEvent;
 
 /** A person's behaviour (`releaseOn`), from an event not itself held. */
 export const isHuman = (h: CompiledHolding, e: LeadEvent, hold: Hold | null | undefined): boolean =>
-  h.enabled && !hold && h.releaseOn.some((m) => m(e, eventPath(e)));
+  h.enabled && !hold && !e.claim && h.releaseOn.some((m) => m(e, eventPath(e)));
 
 /** The whole rule over a lead's history (any order): each held event's hold, and whether it is released. */
 export function holdsOf(h: CompiledHolding, events: readonly LeadEvent[]): Map<string, Hold & { released: boolean }> {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { clientAddress } from '../../worker/routes/ingest.js';
-import { LOCAL_PAGE, SECRET, browserBatch, call, readLead, serverBatch, signUserId, uid } from './helpers.js';
+import { LOCAL_PAGE, SECRET, browserBatch, call, iso, readLead, serverBatch, signUserId, uid } from './helpers.js';
 
 const lead = async (id: string) => (await readLead(id)).json<any>();
 
@@ -274,6 +274,35 @@ describe('claiming a known lead’s email', () => {
     // A retry of the same batch changes nothing anywhere.
     const listed = (await (await call(`/v1/leads/${encodeURIComponent(email)}/events`, { headers: { Authorization: SECRET } })).json<any>()).events;
     expect(listed.filter((e: any) => e.source === 'site')).toHaveLength(1);
+  });
+
+  it('a claim does not rewrite the known lead’s profile or fit, and does not release its held scanner clicks', async () => {
+    const email = `${uid('vp')}@bigcorp.example`;
+    const user = uid('vp');
+    const t0 = Date.now() - 10 * 60_000;
+    const chrome = { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36' };
+    await serverBatch([{ type: 'identify', userId: user, messageId: uid('m'), traits: { email, title: 'Intern', employees: 5 } }]);
+    // A scanner's burst of clicks on a newsletter: held until the person shows up.
+    const burst = [0, 300, 700].map((d, i) => ({ type: 'track', userId: user, messageId: uid('click'), event: 'Email Link Clicked', timestamp: iso(t0 + d), properties: { url: `https://example.com/p${i}`, providerMessageId: 'n-1' }, context: chrome }));
+    await serverBatch(burst);
+    const before = await lead(email);
+    expect(before.fit.grade).toBe('D');
+    expect(before.held.events).toBe(3);
+    // A stranger's browser "identifies" with the email and flattering traits, and submits a form.
+    const attacker = uid('a');
+    const res = await browserBatch([
+      { type: 'identify', anonymousId: attacker, messageId: uid('m'), traits: { email, title: 'CEO', employees: 10_000, industry: 'Software', country: 'US' } },
+      { type: 'track', anonymousId: attacker, messageId: uid('m'), event: 'Form Submitted', properties: { kind: 'newsletter', email } },
+    ]);
+    expect(res.status).toBe(200);
+    const after = await lead(email);
+    // The claim is there for sales to see, but the profile, the fit and the holds are the lead's own.
+    expect(after.events).toBe(before.events + 2);
+    expect(after.traits.title.value).toBe('Intern');
+    expect(after.traits.employees.value).toBe(5);
+    expect(after.fit).toEqual(before.fit);
+    expect(after.held).toMatchObject({ events: 3, released: 0 });
+    expect(after.engagementScore).toBe(before.engagementScore + 0);
   });
 
   it('a fresh email is the visitor’s own: it joins, and the page follows the form', async () => {

@@ -71,7 +71,9 @@ export class Notify {
       if (t.tierIds.indexOf(a.level) > from) {
         moves.push({ move: { kind: 'level', to: a.level, ...base }, change: { kind: 'level', scoringType: a.scoringType, from: b?.level ?? null, to: a.level, fromName: b?.levelName ?? null, toName: a.levelName, at: iso(now) }, result: a });
       }
-      if (a.stage !== null && a.stage !== (b?.stage ?? null)) {
+      // Into a later stage only: a refold (a late hold, a rescore) can also move a lead back a stage.
+      const stages = t.stages.map((st) => st.id);
+      if (a.stage !== null && stages.indexOf(a.stage) > (b?.stage ? stages.indexOf(b.stage) : -1)) {
         moves.push({ move: { kind: 'stage', to: a.stage, ...base }, change: { kind: 'stage', scoringType: a.scoringType, from: b?.stage ?? null, to: a.stage, fromName: b?.stageName ?? null, toName: a.stageName, at: iso(now) }, result: a });
       }
     });

@@ -3,7 +3,7 @@
  * The answer carries the visitor's level after the batch, so a page can personalize with no second request.
  */
 import { Hono, type Context } from 'hono';
-import { SERVER_EVENTS, type SegmentMessage, type SegmentType } from '../../shared/events.js';
+import { SERVER_EVENTS, type LeadEvent, type SegmentMessage, type SegmentType } from '../../shared/events.js';
 import { normalizeEmail, normalizeMessage } from '../../shared/normalize.js';
 import { checkBatch, checkSingle, formatProblems, type Problem, type Rejection } from '../../shared/validate.js';
 import { authenticate, type Caller } from '../auth.js';
@@ -153,7 +153,7 @@ async function ingest(c: C, caller: Caller, all: Entry[], refused: Refusal[], ba
     const known = deliveries[0];
     deliveries[0] = { target: anonKey(visitor), aliases: [], events: known.events };
     results = await send(c.env, deliveries, { receivedAt, source: caller.kind, visitor });
-    const claim = normalized.filter((n) => n.email).map((n) => n.event);
+    const claim = normalized.filter((n) => n.email).map((n): LeadEvent => ({ ...n.event, claim: true, traits: n.event.traits && { email: n.email! } }));
     if (results[0].ok && claim.length) await send(c.env, [{ target: known.target, aliases: [], events: claim }], { receivedAt, source: caller.kind, visitor, claim: true });
   }
   const { ok, accepted, duplicates, archived, erased } = tally(results);
