@@ -11,29 +11,10 @@ import app from '../../worker/index.js';
 import { DEV_WEBHOOK_SECRET } from '../../worker/notify/webhook.js';
 import { RETRY_SPAN_MS } from '../../worker/lead/notify.js';
 import { SECRET, call, drain, env, leadObject, serverBatch, uid } from './helpers.js';
+import { mode, received, verify, type Received } from './receiver.js';
 
 const receiver = env.TEST_RECEIVER;
-interface Received {
-  box: string;
-  headers: Record<string, string>;
-  body: string;
-  status: number;
-}
-const mode = (box: string, status: number, delayMs = 0) => fetch(`${receiver}/_mode/${box}`, { method: 'POST', body: JSON.stringify({ status, delayMs }) });
-/** What a box received about one lead, oldest first. */
-async function received(box: string, leadId: string): Promise<Received[]> {
-  const all = (await (await fetch(`${receiver}/_log/${box}`)).json()) as Received[];
-  return all.filter((r) => r.body.includes(JSON.stringify(leadId).slice(1, -1)));
-}
-const verify = (r: Received) => {
-  // Verified at the instant it was signed: the library refuses timestamps five minutes off its clock.
-  vi.setSystemTime(Number(r.headers['webhook-timestamp']) * 1000);
-  try {
-    return new Webhook(DEV_WEBHOOK_SECRET).verify(r.body, r.headers) as { type: string; data: any };
-  } finally {
-    vi.useRealTimers();
-  }
-};
+
 const outbox = (key: string) =>
   runInDurableObject(leadObject(key), (_, state) =>
     state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'outbox'").toArray().length ? (state.storage.sql.exec('SELECT * FROM outbox ORDER BY seq').toArray() as any[]) : [],

@@ -40,7 +40,19 @@ export interface NotificationBody {
     reasons: Reason[];
     treatment: Treatment | null;
     team: { id: string; name: string };
+    /** `lead.sla_breached`: the SLA that was breached, and whose it was (`team` above is the one told). */
+    sla?: SlaNews;
   };
+}
+
+export interface SlaNews {
+  team: { id: string; name: string };
+  level: string;
+  levelName: string;
+  startedAt: string;
+  dueAt: string;
+  state: 'breached';
+  breachedAt: string;
 }
 
 /** The reasons a notification carries: the top few, as a lead read lists them (level reason first). */
