@@ -139,6 +139,23 @@ describe('a contacted lead does not breach', () => {
   });
 });
 
+describe('a lead that falls out of the level before it is due', () => {
+  it('closes its SLAs (closed, with the time it fell) instead of breaching them', async () => {
+    const { user, key, due } = await veryHot();
+    // An unsubscribe makes the lead cold at once.
+    expect((await track(user, 'Unsubscribed')).status).toBe(200);
+    await drain(key);
+    const read = await lead(user);
+    expect(read.level).toBe('cold');
+    expect(read.slas.map((s: any) => [s.team, s.state])).toEqual([['ae', 'closed'], ['manager', 'closed']]);
+    expect(Date.parse(read.slas[0].closedAt)).toBeLessThan(due);
+    expect(await timers(key)).toEqual([]);
+    await at(key, due);
+    expect(await breaches('manager', user)).toEqual([]);
+    expect((await list(`q=${user}`)).leads[0]).toMatchObject({ teams: [], sla: { state: 'closed' } });
+  });
+});
+
 describe('business time', () => {
   it('an Engaged lead entering Friday 16:00 in the sdr team’s zone (New York) is due Wednesday 16:00', async () => {
     // Friday 8 January 2027, 16:00 EST (UTC-5).
