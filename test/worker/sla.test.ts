@@ -6,7 +6,7 @@
  */
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SECRET, browserBatch, call, drain, env, leadObject, readLead, serverBatch, uid } from './helpers.js';
+import { SECRET, browserBatch, call, drain, env, leadObject, readLead, restart, serverBatch, uid } from './helpers.js';
 import { received, verify } from './receiver.js';
 
 const HOUR = 3_600_000;
@@ -49,6 +49,8 @@ describe('an untouched Very Hot lead', () => {
     expect(read.sla).toMatchObject({ team: 'ae', state: 'open', dueAt: new Date(due).toISOString() });
     // The due times are timer rows; the alarm is no later than the earliest.
     expect(await timers(key)).toEqual([{ key: 'ae', due_at: due }, { key: 'manager', due_at: due }]);
+    // Evicted while it waits: the SLAs are rows, not memory.
+    await restart(key);
 
     await at(key, due - 1);
     expect(await breaches('manager', user)).toEqual([]);
