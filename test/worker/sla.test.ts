@@ -134,6 +134,10 @@ describe('a contacted lead does not breach', () => {
     expect(await problems([1])).toEqual(['(body)']);
     expect(await problems('{not json')).toEqual(['invalid_json']);
     expect((await contacted(uid('nobody'), {})).status).toBe(404);
+    // Too large, or in an encoding we do not read: 4xx, never a 5xx.
+    expect((await contacted(user, { note: 'x'.repeat(9_000) })).status).toBe(413);
+    const br = await call(`/v1/leads/${user}/contacted`, { method: 'POST', headers: { Authorization: SECRET, 'Content-Encoding': 'br' }, body: 'xx' });
+    expect(br.status).toBe(415);
     const site = await call(`/v1/leads/${user}/contacted`, { method: 'POST', headers: { Authorization: 'Basic ' + btoa('pk_demo:') } });
     expect([401, 403]).toContain(site.status);
     // Nothing was met by the refused calls.
