@@ -151,6 +151,27 @@ export interface LeadView extends Omit<TypeView, 'scoringType' | 'name'> {
   traits?: Record<string, { value: JsonValue; at: string }>;
   /** The accounts (Segment groups) the lead belongs to, with the account's traits. */
   accounts?: { groupId: string; traits: JsonObject; at: string }[];
+  /** The most pressing response SLA (the open one due first, else the latest); null when none ever started. */
+  sla?: SlaView | null;
+  /** The latest SLA of every team the lead was routed to, oldest first. */
+  slas?: SlaView[];
+}
+
+/**
+ * A team's response SLA (SPEC, "SLA"): started when the lead entered a level routed to the team; met by a
+ * contact before `dueAt`; breached at `dueAt` otherwise; closed when the lead fell below the level first.
+ */
+export interface SlaView {
+  team: string;
+  level: string;
+  startedAt: string;
+  dueAt: string;
+  state: 'open' | 'met' | 'breached' | 'closed';
+  metAt?: string;
+  metBy?: string;
+  note?: string;
+  breachedAt?: string;
+  closedAt?: string;
 }
 
 export interface EventReason {

@@ -90,6 +90,8 @@ export const CANONICAL_EVENTS = [
   'Opportunity Created',
   'Deal Won',
   'Deal Lost',
+  // A salesperson reached the lead (from a CRM): meets the lead's open response SLAs; scores nothing by itself.
+  'Lead Contacted',
 ] as const;
 export type CanonicalEvent = (typeof CANONICAL_EVENTS)[number];
 
@@ -121,6 +123,7 @@ export const SERVER_EVENTS: ReadonlySet<string> = new Set([
   'Opportunity Created',
   'Deal Won',
   'Deal Lost',
+  'Lead Contacted',
 ]);
 
 /**

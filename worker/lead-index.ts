@@ -25,6 +25,12 @@ export interface IndexRow {
   model: string;
   modelVersion: number;
   updatedAt: number;
+  /** The teams the routes send the lead to as it is now (its level's and stage's routes); none for anonymous visitors. */
+  teams: string[];
+  /** The lead's most pressing response SLA (worker/lead/sla.ts): its team, state and due time. */
+  slaTeam: string | null;
+  slaState: string | null;
+  slaDueAt: number | null;
 }
 
 export interface IndexNews {
@@ -45,19 +51,28 @@ export async function writeIndex(db: D1Database, version: number, news: IndexNew
       db
         .prepare(
           `INSERT INTO leads (key, id, email, user_id, level, level_rank, level_since, engagement_score, lead_score, momentum, stage,
-             do_not_contact, last_activity_at, model, model_version, updated_at, version, fit_grade, fit_score)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+             do_not_contact, last_activity_at, model, model_version, updated_at, version, fit_grade, fit_score, teams, sla_team, sla_state, sla_due_at)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
            ON CONFLICT (key) DO UPDATE SET id = excluded.id, email = excluded.email, user_id = excluded.user_id, level = excluded.level,
              level_rank = excluded.level_rank, level_since = excluded.level_since, engagement_score = excluded.engagement_score,
              lead_score = excluded.lead_score, momentum = excluded.momentum, stage = excluded.stage, do_not_contact = excluded.do_not_contact,
              last_activity_at = excluded.last_activity_at, model = excluded.model, model_version = excluded.model_version,
-             updated_at = excluded.updated_at, version = excluded.version, fit_grade = excluded.fit_grade, fit_score = excluded.fit_score
+             updated_at = excluded.updated_at, version = excluded.version, fit_grade = excluded.fit_grade, fit_score = excluded.fit_score,
+             teams = excluded.teams, sla_team = excluded.sla_team, sla_state = excluded.sla_state, sla_due_at = excluded.sla_due_at
            WHERE excluded.version > leads.version`,
         )
-        .bind(r.key, r.id, r.email, r.userId, r.level, r.levelRank, r.levelSince, r.engagementScore, r.leadScore, r.momentum, r.stage, r.doNotContact ? 1 : 0, r.lastActivityAt, r.model, r.modelVersion, r.updatedAt, version, r.fitGrade, r.fitScore),
+        .bind(r.key, r.id, r.email, r.userId, r.level, r.levelRank, r.levelSince, r.engagementScore, r.leadScore, r.momentum, r.stage, r.doNotContact ? 1 : 0, r.lastActivityAt, r.model, r.modelVersion, r.updatedAt, version, r.fitGrade, r.fitScore, JSON.stringify(r.teams ?? []), r.slaTeam ?? null, r.slaState ?? null, r.slaDueAt ?? null),
     );
+    // The lead's teams as rows (for `team=`), rewritten only when the upsert above took: an older row retried
+    // late leaves the newer teams alone.
+    const current = '(SELECT version FROM leads WHERE key = ?1) = ?2';
+    statements.push(db.prepare(`DELETE FROM lead_teams WHERE lead_key = ?1 AND ${current}`).bind(r.key, version));
+    for (const team of r.teams ?? []) statements.push(db.prepare(`INSERT OR IGNORE INTO lead_teams (team, lead_key) SELECT ?3, ?1 WHERE ${current}`).bind(r.key, version, team));
   }
-  for (const key of news.remove ?? []) statements.push(db.prepare('DELETE FROM leads WHERE key = ?1').bind(key));
+  for (const key of news.remove ?? []) {
+    statements.push(db.prepare('DELETE FROM leads WHERE key = ?1').bind(key));
+    statements.push(db.prepare('DELETE FROM lead_teams WHERE lead_key = ?1').bind(key));
+  }
   if (statements.length) await db.batch(statements);
 }
 
@@ -65,15 +80,21 @@ export async function writeIndex(db: D1Database, version: number, news: IndexNew
 export async function unindex(db: D1Database, keys: string[]): Promise<void> {
   for (let i = 0; i < keys.length; i += 50) {
     const chunk = keys.slice(i, i + 50);
-    await db.prepare(`DELETE FROM leads WHERE key IN (${chunk.map(() => '?').join(', ')})`).bind(...chunk).run();
+    const marks = chunk.map(() => '?').join(', ');
+    await db.batch([db.prepare(`DELETE FROM leads WHERE key IN (${marks})`).bind(...chunk), db.prepare(`DELETE FROM lead_teams WHERE lead_key IN (${marks})`).bind(...chunk)]);
   }
 }
+
+/** The expression migrations/0007_sla_team.sql indexes, character for character. */
+const SLA_FIRST = "(CASE WHEN sla_state = 'open' THEN -sla_due_at ELSE -9e15 END) DESC";
 
 /** How the work queue may be ordered: `priority` is level, then momentum, then recency (SPEC). */
 export const QUEUE_ORDERS = {
   priority: ['level_rank DESC', 'momentum DESC', 'COALESCE(last_activity_at, 0) DESC'],
   recent: ['COALESCE(last_activity_at, 0) DESC'],
   score: ['lead_score DESC', 'level_rank DESC'],
+  // Open SLAs first, the earliest due first (negated: every term of an order descends); then the rest by priority.
+  sla: [SLA_FIRST, 'level_rank DESC', 'momentum DESC'],
 } as const;
 export type QueueOrder = keyof typeof QUEUE_ORDERS;
 
@@ -82,6 +103,8 @@ export interface QueueQuery {
   stages?: string[];
   /** Fit grades (A–D). */
   fits?: string[];
+  /** Team ids: leads the routes send to any of them now. */
+  teams?: string[];
   /** The start of an id or an email. */
   q?: string;
   /** Leave out leads that must not be contacted. */
@@ -111,6 +134,10 @@ interface IndexRecord {
   model: string;
   model_version: number;
   updated_at: number;
+  teams: string | null;
+  sla_team: string | null;
+  sla_state: string | null;
+  sla_due_at: number | null;
 }
 
 const sortColumn = (term: string) => term.replace(/ (ASC|DESC)$/, '');
@@ -129,6 +156,10 @@ export async function queryQueue(db: D1Database, query: QueueQuery): Promise<{ r
   if (query.levels?.length) list('level', query.levels);
   if (query.stages?.length) list('stage', query.stages);
   if (query.fits?.length) list('fit_grade', query.fits);
+  if (query.teams?.length) {
+    where.push(`key IN (SELECT lead_key FROM lead_teams WHERE team IN (${query.teams.map(() => '?').join(', ')}))`);
+    args.push(...query.teams);
+  }
   if (query.contactable) where.push('do_not_contact = 0');
   if (query.q) {
     // A prefix as a range (from the prefix up to it followed by the highest character), which the indexes on
@@ -181,4 +212,8 @@ const toRow = (r: IndexRecord): IndexRow => ({
   model: r.model,
   modelVersion: r.model_version,
   updatedAt: r.updated_at,
+  teams: r.teams ? (JSON.parse(r.teams) as string[]) : [],
+  slaTeam: r.sla_team,
+  slaState: r.sla_state,
+  slaDueAt: r.sla_due_at,
 });

@@ -106,6 +106,31 @@ describe('checkConfig with the teams file', () => {
     ]);
   });
 
+  it('SLA settings: spans per level, business hours per team — every bad one named', () => {
+    const good = { teams: [team({ businessHours: { start: '08:30', end: '18:00', days: [1, 2, 3, 4, 5, 6] } })], routes: [], sla: { very_hot: { hours: 2 }, hot: { businessHours: 6 }, engaged: { businessDays: 3 }, warm: null } };
+    expect(teams(good)).toEqual([]);
+    expect(
+      teams({
+        teams: [team({ businessHours: { start: '9am', end: '17:00', days: [0, 1], lunch: true } }), { ...team({ businessHours: { start: '17:00', end: '09:00', days: [] } }), id: 'ae' }, { ...team({ businessHours: 'weekdays' }), id: 'x' }],
+        routes: [],
+        sla: { scorching: { hours: 1 }, very_hot: { minutes: 30 }, hot: { hours: -1 }, engaged: { businessDays: 3, hours: 1 }, warm: 5 },
+      }),
+    ).toEqual([
+      'leadlevel.teams.json sla.scorching: no level "scorching" (levels: cold, warm, engaged, hot, very_hot)',
+      'leadlevel.teams.json sla.very_hot: must be one of { "hours": n }, { "businessHours": n }, { "businessDays": n }, or null for no SLA (got {"minutes":30})',
+      'leadlevel.teams.json sla.hot.hours: must be a number above 0 and at most 8784 (got -1)',
+      'leadlevel.teams.json sla.engaged: must be one of { "hours": n }, { "businessHours": n }, { "businessDays": n }, or null for no SLA (got {"businessDays":3,"hours":1})',
+      'leadlevel.teams.json sla.warm: must be one of { "hours": n }, { "businessHours": n }, { "businessDays": n }, or null for no SLA (got 5)',
+      'leadlevel.teams.json teams[0].businessHours.lunch: is not a field of business hours (start, end, days)',
+      'leadlevel.teams.json teams[0].businessHours.start: must be a time of day "HH:MM", 24-hour (got "9am")',
+      'leadlevel.teams.json teams[0].businessHours.days[0]: 0 is not an ISO weekday (1 Monday … 7 Sunday)',
+      'leadlevel.teams.json teams[1].businessHours.end: must be after start (17:00) on the same day',
+      'leadlevel.teams.json teams[1].businessHours.days: must be a list of one or more ISO weekdays (1 Monday … 7 Sunday)',
+      'leadlevel.teams.json teams[2].businessHours: must be { "start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5] } (days: 1 Monday … 7 Sunday)',
+    ]);
+    expect(teams({ teams: [team()], sla: ['very_hot'] })).toEqual(['leadlevel.teams.json sla: must map level ids to a span ({ "hours" }, { "businessHours" } or { "businessDays" }) or null for none']);
+  });
+
   it('files that are not teams files: null, a list, no teams — named, never a crash', () => {
     expect(teams(null)).toEqual(['leadlevel.teams.json (file): must be a JSON object with teams and routes (got null)']);
     expect(teams([])).toEqual(['leadlevel.teams.json (file): must be a JSON object with teams and routes (got [])']);

@@ -94,9 +94,9 @@ describe('fit in the work queue', () => {
       expect(r.status, q).toBe(400);
       expect(r.body.problems.map((p: any) => p.path), q).toEqual(['fit']);
     }
-    // Teams come later: still a 400 that says what it needs.
-    const team = await list('team=sdr');
+    // A team filter names a team of the teams file.
+    const team = await list('team=closers');
     expect(team.status).toBe(400);
-    expect(team.body.problems[0].reason).toMatch(/^needs teams/);
+    expect(team.body.problems[0]).toMatchObject({ path: 'team', reason: expect.stringMatching(/not a team of leadlevel\.teams\.json/) });
   });
 });

@@ -37,8 +37,10 @@ describe('outbox → lead index', () => {
       const key = `u:${user}`;
       await serverBatch([{ type: 'track', userId: user, messageId: uid('m'), event: 'Form Submitted', properties: { kind: 'contact_sales' } }]);
       await runDurableObjectAlarm(leadObject(key));
-      // (The lead, turned very_hot, also has notifications queued: test/worker/notifications.test.ts.)
-      const row = (await outbox(key)).find((r) => r.dest === 'index');
+      // (The lead, turned very_hot, also has notifications queued: test/worker/notifications.test.ts.) The alarm may
+      // have fired by itself and still be sending them, its index attempt not yet recorded: wait for that attempt.
+      let row: any;
+      for (let i = 0; i < 80 && !(row = (await outbox(key)).find((r) => r.dest === 'index' && r.attempts > 0)); i++) await new Promise((r) => setTimeout(r, 25));
       expect(row).toMatchObject({ dest: 'index', attempts: 1 });
       expect(row.last_error).toMatch(/leads/);
       expect(row.next_at).toBeGreaterThan(Date.now());

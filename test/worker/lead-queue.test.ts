@@ -106,7 +106,7 @@ describe('the work queue', () => {
     await bad('limit=201', 'limit');
     await bad('contactable=maybe', 'contactable');
     await bad('cursor=not-a-cursor', 'cursor');
-    await bad('team=sdr', 'team');
+    await bad('team=closers', 'team');
     await bad('fit=E', 'fit');
     await bad('sort=score', 'sort');
     await bad('level=hot&level=warm', 'level');

@@ -24,21 +24,23 @@ describe('timers', () => {
     const key = `u:${user}`;
     await drain(key);
     const rows = await timers(key);
-    expect(rows.map((r) => r.kind).sort()).toEqual(['compact', 'score']);
+    // The move to very_hot, routed to ae and manager, started their response SLAs: a row each too.
+    expect(rows.map((r) => r.kind).sort()).toEqual(['compact', 'score', 'sla', 'sla']);
     expect(await alarmOf(key)).toBe(Math.min(...rows.map((r) => r.due_at)));
     expect(rows.find((r) => r.kind === 'score')!.due_at).toBe(t0 + 3 * DAY);
   });
 
   it('a batch that moves the next change later leaves the alarm early; the early alarm sets the true time', async () => {
-    const user = uid('u');
-    const key = `u:${user}`;
+    // An anonymous visitor: nobody's to call, so no response SLA stands earlier than the score timer.
+    const user = uid('a');
+    const key = `a:${user}`;
     const t0 = Date.now() - 2 * DAY;
-    await serverBatch([{ type: 'track', userId: user, messageId: uid('m'), timestamp: iso(t0), event: 'Form Submitted', properties: { kind: 'demo_request' } }]);
+    await serverBatch([{ type: 'track', anonymousId: user, messageId: uid('m'), timestamp: iso(t0), event: 'Form Submitted', properties: { kind: 'demo_request' } }]);
     await drain(key);
     expect(await alarmOf(key)).toBe(t0 + 3 * DAY);
     // New activity: very_hot now lasts until 3 days after it.
     const t1 = Date.now() - 60_000;
-    await serverBatch([{ type: 'page', userId: user, messageId: uid('m'), timestamp: iso(t1), properties: { path: '/pricing' } }]);
+    await serverBatch([{ type: 'page', anonymousId: user, messageId: uid('m'), timestamp: iso(t1), properties: { path: '/pricing' } }]);
     // The batch did not rewrite the score timer later (the alarm recomputes it); the alarm is the earliest row —
     // here the index refresh the new scores asked for, within 2 s.
     const rows = await timers(key);

@@ -7,7 +7,7 @@
  * An object whose id was merged into another lead forwards to it (`forward_to`); see merge.ts.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { AbsorbResult, ErasureReceipt, EventCursor, LeadExtras, EventsPage, IngestInput, IngestResult, KeyKind, LeadView, LevelSummary } from '../../shared/api.js';
+import type { AbsorbResult, ErasureReceipt, EventCursor, LeadExtras, EventsPage, IngestInput, IngestResult, KeyKind, LeadView, LevelSummary, SlaView } from '../../shared/api.js';
 import type { CompiledModel } from '../../shared/compile.js';
 import type { LevelChange, TypeResult } from '../../shared/engine.js';
 import { DAY_MS } from '../../shared/limits.js';
@@ -20,7 +20,7 @@ import { Erasure } from './erasure.js';
 import { Merge, type Giver } from './merge.js';
 import { Notify } from './notify.js';
 import { forgetDeliveries, type Delivery } from '../notify/deliveries.js';
-import { teamById } from '../notify/teams.js';
+import { teamById, teamsConfig, teamsFor, type Team } from '../notify/teams.js';
 import type { NotificationBody } from '../notify/message.js';
 import { Outbox } from './outbox.js';
 import { Profile } from './profile.js';
@@ -28,6 +28,7 @@ import { RateLimit } from './rate-limit.js';
 import { Reads } from './reads.js';
 import { Retention } from './retention.js';
 import { Scoring } from './scoring.js';
+import { escalationOf, Sla, slaView, type Contact } from './sla.js';
 import { Store } from './store.js';
 import { Timers } from './timers.js';
 
@@ -51,9 +52,22 @@ export interface LeadRpc extends Giver {
    * key (merged away, erased, never written), and the key has left the directory.
    */
   reindex(key: string): Promise<ReindexResult>;
+  /** A salesperson contacted the lead: meets the open SLAs it falls within. Null: no lead stored here. */
+  contacted(contact: Partial<Contact>): Promise<ContactResult | null>;
+}
+
+export interface ContactResult {
+  /** The SLAs this contact met. */
+  met: SlaView[];
+  sla: SlaView | null;
+  slas: SlaView[];
 }
 
 export type ReindexResult = 'indexed' | 'queued' | 'gone';
+
+/** The event a CRM sends when someone reached the lead (server-only, shared/events.ts). */
+export const LEAD_CONTACTED = 'Lead Contacted';
+const text = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
 
 export const leadStub = (env: Env, key: string) => env.LEAD.getByName(key) as unknown as LeadRpc;
 
@@ -78,6 +92,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   readonly #erasure: Erasure;
   readonly #profile: Profile;
   readonly #notify: Notify;
+  readonly #sla: Sla;
   #lock: Promise<unknown> = Promise.resolve();
   /** The alarm sets due times exactly; batches only ever bring them forward. */
   #inAlarm = false;
@@ -95,6 +110,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     this.#scoring = new Scoring(this.#store, this.#model, {
       onChanges: (changes) => {
         if (changes.length) this.#index = 'now';
+        this.#sla.changes(changes);
       },
       onNextChange: (at) => this.#timers.set('score', at, '', null, !this.#inAlarm),
     });
@@ -124,6 +140,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       stopAlarm: async () => {
         this.#scoring.reset();
         this.#timers.reset();
+        this.#sla.reset();
         await ctx.storage.deleteAlarm();
       },
     });
@@ -135,6 +152,20 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       view: (now) => {
         const view = this.#reads.view(now);
         return view && { ...view, ...this.#profile.view() };
+      },
+      routed: (team, move, now) => this.#sla.start(team, move.scoringType, move.to, now),
+    });
+    this.#sla = new Sla(this.#store, this.#timers, {
+      rank: (type, level) => this.#model.types.find((t) => t.id === type)?.tierIds.indexOf(level) ?? -1,
+      changed: () => {
+        this.#index = 'now';
+      },
+      breached: (row, now) => {
+        const own = teamById(row.team);
+        const to = escalationOf(row.team);
+        const results = this.#scoring.evaluate(now);
+        const r = results?.find((x) => x.scoringType === row.scoringType) ?? results?.[0];
+        if (own && to && r) this.#notify.breached(row, own, to, r, now);
       },
     });
     // Its only use: read the alarm once, and mark a lead scored under an older model for the alarm to
@@ -203,6 +234,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     this.#profile.note(input.events);
     this.#noteIdentity(joined);
     if (c.added.length) this.#notify.moved(c.before, c.after, input.receivedAt);
+    this.#noteContacts(input.events, c.added);
     this.#retention.schedule();
     this.#commitNews(input.receivedAt, joined);
     const ownNew = new Set(input.events.map((e) => e.messageId));
@@ -231,6 +263,16 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     if (events.length) this.#notify.moved(before, this.#scoring.evaluate(now), now);
     this.#index = 'now';
     this.#commitNews(now, [from, ...aliases]);
+  }
+
+  /** `Lead Contacted` events just stored meet the SLAs open at their time (a server's only: ingest refuses a site key's). */
+  #noteContacts(events: IngestInput['events'], added: readonly string[]): void {
+    const fresh = new Set(added);
+    for (const e of events) {
+      if (e.type !== 'track' || e.event !== LEAD_CONTACTED || !fresh.has(e.messageId)) continue;
+      const p = e.properties;
+      this.#sla.contacted({ at: e.timestamp, team: text(p.team), by: text(p.by), note: text(p.note) });
+    }
   }
 
   #noteIdentity(keys: readonly string[]): void {
@@ -275,6 +317,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   #indexRow(r: TypeResult, now: number): IndexRow {
     const t = this.#model.types[0];
     const state = this.#store.state()!;
+    const sla = this.#sla.current();
     return {
       key: this.#store.meta('key')!,
       id: this.#reads.publicId(),
@@ -294,6 +337,10 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       model: state.model,
       modelVersion: state.version,
       updatedAt: now,
+      teams: this.#known() ? routedNow(r, t.id).map((x) => x.id) : [],
+      slaTeam: sla?.team ?? null,
+      slaState: sla?.state ?? null,
+      slaDueAt: sla?.dueAt ?? null,
     };
   }
 
@@ -310,7 +357,8 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       if (!this.#store.exists || this.#forwardTo()) return;
       const now = Date.now();
       this.#inAlarm = true;
-      for (const t of this.#timers.due(now)) {
+      const due = this.#timers.due(now);
+      for (const t of due) {
         if (t.kind === 'migrate') {
           if (this.#scoring.stale) this.#migrate(now);
           else this.#timers.clear('migrate');
@@ -320,6 +368,8 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       }
       if (this.#forwardTo()) return;
       if (this.#scoring.exists && !this.#scoring.stale) this.#scoring.settle(now);
+      // After settling: a fall below an SLA's level before it was due closes it rather than breaching it.
+      for (const t of due) if (t.kind === 'sla') this.#sla.due(t.key, now);
       this.#commitNews(now);
       this.#inAlarm = false;
       if ((this.#timers.get('outbox')?.dueAt ?? Infinity) <= now) await this.#outbox.deliver(now);
@@ -392,6 +442,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       if (this.#forwardTo()) {
         this.#scoring.reset();
         this.#timers.reset();
+        this.#sla.reset();
         this.#timers.rearm();
       }
       return r;
@@ -409,7 +460,20 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     const fwd = this.#forwardTo();
     if (fwd) return leadStub(this.env, fwd).view(now);
     const view = this.#reads.view(now);
-    return view && { ...view, ...this.#profile.view() };
+    return view && { ...view, ...this.#profile.view(), ...this.#sla.view() };
+  }
+
+  async contacted(contact: Partial<Contact>): Promise<ContactResult | null> {
+    const fwd = this.#forwardTo();
+    if (fwd) return leadStub(this.env, fwd).contacted(contact);
+    return this.#exclusive(async () => {
+      if (!this.#scoring.exists) return null;
+      const now = Date.now();
+      const met = this.#sla.contacted({ ...contact, at: contact.at ?? now });
+      this.#commitNews(now);
+      this.#timers.rearm();
+      return { met: met.map(slaView), ...this.#sla.view() };
+    });
   }
 
   async events(limit: number, cursor: EventCursor | null, now = Date.now()): Promise<EventsPage | null> {
@@ -417,6 +481,20 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     if (fwd) return leadStub(this.env, fwd).events(limit, cursor, now);
     return this.#reads.events(limit, cursor, now);
   }
+}
+
+/** The teams the routes send the lead to as it is now: its level's routes and its stage's. */
+function routedNow(r: TypeResult, primary: string): Team[] {
+  let cfg;
+  try {
+    cfg = teamsConfig();
+  } catch {
+    return [];
+  }
+  const base = { scoringType: r.scoringType, level: r.level, stage: r.stage, fit: r.fit?.grade ?? null };
+  const ids = new Set(teamsFor({ kind: 'level', to: r.level, ...base }, primary, cfg).map((t) => t.id));
+  if (r.stage !== null) for (const t of teamsFor({ kind: 'stage', to: r.stage, ...base }, primary, cfg)) ids.add(t.id);
+  return cfg.teams.filter((t) => ids.has(t.id));
 }
 
 const fitMoved = (a: TypeResult | undefined, b: TypeResult | undefined) => a?.fit?.grade !== b?.fit?.grade || a?.fit?.score !== b?.fit?.score;

@@ -14,12 +14,12 @@ import type { TypeResult } from '../../shared/engine.js';
 import type { Env } from '../env.js';
 import { disable, isDisabled, recordDelivery, type Delivery } from '../notify/deliveries.js';
 import { fitOf } from '../notify/fit.js';
-import { messageId, profileUrl, TOP_REASONS, type Change, type NotificationBody, type NotificationType } from '../notify/message.js';
+import { messageId, profileUrl, TOP_REASONS, type Change, type NotificationBody, type NotificationType, type SlaNews } from '../notify/message.js';
 import { send, targetOf } from '../notify/send.js';
 import { teamById, teamsConfig, teamsFor, type Move, type Team } from '../notify/teams.js';
 import { treatmentFor } from '../site.js';
 import type { Outbox } from './outbox.js';
-import type { OutboxRow } from './store.js';
+import type { OutboxRow, SlaRow } from './store.js';
 
 /** Retries go on for at least a day (SPEC): a receiver down over a weekend night still gets its news. */
 export const RETRY_SPAN_MS = 24 * 3_600_000;
@@ -44,6 +44,8 @@ export interface NotifyHost {
   known(): boolean;
   /** The lead's read, inside the commit (for the reasons and fit a notification carries). */
   view(now: number): LeadView | null;
+  /** A level move was sent to a team (its response SLA starts), inside the commit. */
+  routed(team: Team, move: Move, now: number): void;
 }
 
 const iso = (t: number) => new Date(t).toISOString();
@@ -92,32 +94,51 @@ export class Notify {
       move.fit = fit?.grade ?? null;
       const teams = teamsFor(move, this.model.types[0].id, cfg);
       if (!teams.length) continue;
-      const typeView = view.scoringTypes.find((t) => t.scoringType === result.scoringType);
       const type: NotificationType = move.kind === 'level' ? 'lead.level_changed' : 'lead.stage_changed';
       for (const team of teams) {
-        const body: NotificationBody = {
-          type,
-          timestamp: iso(now),
-          data: {
-            lead: {
-              id: view.id,
-              email: view.email,
-              level: result.level,
-              levelName: result.levelName,
-              stage: result.stage,
-              scores: { engagement: result.engagementScore, lead: result.leadScore, momentum: result.momentum },
-              fit,
-              profileUrl: profileUrl(this.host.env, view.id),
-            },
-            change,
-            reasons: (typeView?.reasons ?? view.reasons).slice(0, TOP_REASONS),
-            treatment: result.scoringType === this.model.types[0].id ? safeTreatment(result.level) : null,
-            team: { id: team.id, name: team.name },
-          },
-        };
-        this.enqueue(team, body, now);
+        this.enqueue(team, this.#body(type, view, result, change, team, now), now);
+        if (move.kind === 'level') this.host.routed(team, move, now);
       }
     }
+  }
+
+  #body(type: NotificationType, view: LeadView, result: TypeResult, change: Change, team: Team, now: number, sla?: SlaNews): NotificationBody {
+    const typeView = view.scoringTypes.find((t) => t.scoringType === result.scoringType);
+    return {
+      type,
+      timestamp: iso(now),
+      data: {
+        lead: {
+          id: view.id,
+          email: view.email,
+          level: result.level,
+          levelName: result.levelName,
+          stage: result.stage,
+          scores: { engagement: result.engagementScore, lead: result.leadScore, momentum: result.momentum },
+          fit: fitOf(view),
+          profileUrl: profileUrl(this.host.env, view.id),
+        },
+        change,
+        reasons: (typeView?.reasons ?? view.reasons).slice(0, TOP_REASONS),
+        treatment: result.scoringType === this.model.types[0].id ? safeTreatment(result.level) : null,
+        team: { id: team.id, name: team.name },
+        ...(sla ? { sla } : {}),
+      },
+    };
+  }
+
+  /**
+   * Part of the caller's commit: `sla` was breached; `to` (its team's escalateTo) is told. `result`: the lead
+   * now, in the SLA's scoring type.
+   */
+  breached(sla: SlaRow, slaTeam: Team, to: Team, result: TypeResult, now: number): void {
+    const view = this.host.view(now);
+    if (!view) return;
+    const t = this.model.types.find((x) => x.id === sla.scoringType);
+    const levelName = t?.tierNames[t.tierIds.indexOf(sla.level)] ?? sla.level;
+    const change: Change = { kind: 'sla', scoringType: sla.scoringType, from: null, to: sla.level, fromName: null, toName: levelName, at: iso(sla.dueAt) };
+    const news: SlaNews = { team: { id: slaTeam.id, name: slaTeam.name }, level: sla.level, levelName, startedAt: iso(sla.startedAt), dueAt: iso(sla.dueAt), state: 'breached', breachedAt: iso(sla.breachedAt ?? sla.dueAt) };
+    this.enqueue(to, this.#body('lead.sla_breached', view, result, change, to, now, news), now);
   }
 
   /** One row per destination of the team, each with its own message id. Part of the caller's commit. */

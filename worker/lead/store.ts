@@ -73,6 +73,9 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE events ADD COLUMN held TEXT;
    ALTER TABLE events ADD COLUMN released_at INTEGER;
    CREATE INDEX events_held ON events (ts) WHERE held IS NOT NULL;`,
+  // Response SLAs (sla.ts): one row per team the lead was routed to, the latest SLA of that team.
+  `CREATE TABLE slas (team TEXT PRIMARY KEY, scoring_type TEXT NOT NULL, level TEXT NOT NULL, started_at INTEGER NOT NULL,
+     due_at INTEGER NOT NULL, state TEXT NOT NULL, met_at INTEGER, met_by TEXT, note TEXT, breached_at INTEGER, closed_at INTEGER) WITHOUT ROWID;`,
 ];
 
 /**
@@ -95,7 +98,9 @@ export const SCHEMA = `CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) W
      attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, last_error TEXT);
    CREATE TABLE buckets (name TEXT PRIMARY KEY, tokens REAL NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
    CREATE TABLE traits (name TEXT PRIMARY KEY, value TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
-   CREATE TABLE accounts (group_id TEXT PRIMARY KEY, traits TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;`;
+   CREATE TABLE accounts (group_id TEXT PRIMARY KEY, traits TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE slas (team TEXT PRIMARY KEY, scoring_type TEXT NOT NULL, level TEXT NOT NULL, started_at INTEGER NOT NULL,
+     due_at INTEGER NOT NULL, state TEXT NOT NULL, met_at INTEGER, met_by TEXT, note TEXT, breached_at INTEGER, closed_at INTEGER) WITHOUT ROWID;`;
 
 /** Durable Object SQL takes at most 100 bound parameters a statement. */
 const MAX_PARAMS = 100;
@@ -140,6 +145,20 @@ export interface OutboxRow {
   attempts: number;
   nextAt: number;
   lastError: string | null;
+}
+
+export interface SlaRow {
+  team: string;
+  scoringType: string;
+  level: string;
+  startedAt: number;
+  dueAt: number;
+  state: 'open' | 'met' | 'breached' | 'closed';
+  metAt: number | null;
+  metBy: string | null;
+  note: string | null;
+  breachedAt: number | null;
+  closedAt: number | null;
 }
 
 export interface RollupRow {
@@ -669,6 +688,35 @@ export class Store {
     this.#sql.exec('UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE seq = ?', nextAt, error.slice(0, 500), seq);
   }
 
+  // --- slas: the latest response SLA of each team the lead was routed to -------------------------------------
+
+  slas(): SlaRow[] {
+    if (!this.#ready) return [];
+    return this.#all<Record<string, string | number | null>>('SELECT * FROM slas ORDER BY started_at, team').map((r) => ({
+      team: r.team as string,
+      scoringType: r.scoring_type as string,
+      level: r.level as string,
+      startedAt: r.started_at as number,
+      dueAt: r.due_at as number,
+      state: r.state as SlaRow['state'],
+      metAt: r.met_at as number | null,
+      metBy: r.met_by as string | null,
+      note: r.note as string | null,
+      breachedAt: r.breached_at as number | null,
+      closedAt: r.closed_at as number | null,
+    }));
+  }
+
+  putSla(r: SlaRow): void {
+    this.#write();
+    this.#sql.exec(
+      `INSERT INTO slas (team, scoring_type, level, started_at, due_at, state, met_at, met_by, note, breached_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (team) DO UPDATE SET scoring_type = excluded.scoring_type, level = excluded.level, started_at = excluded.started_at, due_at = excluded.due_at,
+         state = excluded.state, met_at = excluded.met_at, met_by = excluded.met_by, note = excluded.note, breached_at = excluded.breached_at, closed_at = excluded.closed_at`,
+      r.team, r.scoringType, r.level, r.startedAt, r.dueAt, r.state, r.metAt, r.metBy, r.note, r.breachedAt, r.closedAt,
+    );
+  }
+
   // --- buckets: rate limits that survive evictions ----------------------------------------------------------
 
   dropBucketsBefore(at: number): void {
@@ -733,7 +781,7 @@ export class Store {
    */
   clearForForward(): void {
     this.#write();
-    for (const t of ['events', 'checkpoints', 'levels', 'rollups', 'timers', 'outbox', 'aliases', 'buckets', 'traits', 'accounts']) this.#sql.exec(`DELETE FROM ${t}`);
+    for (const t of ['events', 'checkpoints', 'levels', 'rollups', 'timers', 'outbox', 'aliases', 'buckets', 'traits', 'accounts', 'slas']) this.#sql.exec(`DELETE FROM ${t}`);
     this.#sql.exec("DELETE FROM meta WHERE k NOT IN ('forward_to', 'key')");
     this.#meta = null;
     this.#buckets.clear();

@@ -1,12 +1,12 @@
 /**
  * Time as data: every due time of the lead is a row (`kind`, `key`, `due_at`, `payload`) — the next
- * self-driven level change, compaction, a merge to confirm, an outbox retry, a model migration — and the one
+ * self-driven level change, compaction, a merge to confirm, an outbox retry, a model migration, a team's SLA — and the one
  * Durable Object alarm is derived from the earliest. Handlers are idempotent: an alarm may run twice, or
  * late, or early (it then finds nothing due and sets itself again).
  */
 import type { Store, TimerRow } from './store.js';
 
-export type TimerKind = 'score' | 'compact' | 'merge' | 'outbox' | 'migrate';
+export type TimerKind = 'score' | 'compact' | 'merge' | 'outbox' | 'migrate' | 'sla';
 
 export class Timers {
   /**

@@ -40,7 +40,19 @@ export interface NotificationBody {
     reasons: Reason[];
     treatment: Treatment | null;
     team: { id: string; name: string };
+    /** `lead.sla_breached`: the SLA that was breached, and whose it was (`team` above is the one told). */
+    sla?: SlaNews;
   };
+}
+
+export interface SlaNews {
+  team: { id: string; name: string };
+  level: string;
+  levelName: string;
+  startedAt: string;
+  dueAt: string;
+  state: 'breached';
+  breachedAt: string;
 }
 
 /** The reasons a notification carries: the top few, as a lead read lists them (level reason first). */
@@ -54,7 +66,10 @@ export function headline(body: NotificationBody): string {
   const { lead, change } = body.data;
   const who = lead ? lead.email ?? lead.id : 'A test lead';
   if (body.type === 'test') return `Test notification for ${body.data.team.name} from leadlevel`;
-  if (body.type === 'lead.sla_breached') return `SLA breached: ${who} (${lead?.levelName ?? change.to}) was not contacted in time`;
+  if (body.type === 'lead.sla_breached') {
+    const sla = body.data.sla;
+    return `SLA breached: ${who} (${lead?.levelName ?? change.to}) was not contacted in time${sla ? ` by ${sla.team.name} (due ${sla.dueAt})` : ''}`;
+  }
   const to = change.toName ?? change.to;
   const from = change.fromName ?? change.from;
   return change.kind === 'stage' ? `${who} reached stage ${to}${from ? ` (was ${from})` : ''}` : `${who} is now ${to}${from ? ` (was ${from})` : ''}`;

@@ -18,7 +18,9 @@ export function slackMessage(body: NotificationBody): Record<string, unknown> {
     fields.push({ type: 'mrkdwn', text: `*Scores*\nengagement ${lead.scores.engagement} · lead ${lead.scores.lead} · momentum ${lead.scores.momentum >= 0 ? '+' : ''}${lead.scores.momentum}` });
     fields.push({ type: 'mrkdwn', text: `*Fit*\n${lead.fit ? `${lead.fit.grade} (${lead.fit.score})` : 'not graded'}` });
   }
-  if (change.to) fields.push({ type: 'mrkdwn', text: cut(`*Change*\n${esc(`${change.fromName ?? change.from ?? '—'} → ${change.toName ?? change.to}`)}`, 2000) });
+  const sla = body.data.sla;
+  if (sla) fields.push({ type: 'mrkdwn', text: cut(`*SLA*\n${esc(`${sla.team.name}, ${sla.levelName}: started ${sla.startedAt}, due ${sla.dueAt}, not met`)}`, 2000) });
+  else if (change.to) fields.push({ type: 'mrkdwn', text: cut(`*Change*\n${esc(`${change.fromName ?? change.from ?? '—'} → ${change.toName ?? change.to}`)}`, 2000) });
   fields.push({ type: 'mrkdwn', text: cut(`*Team*\n${esc(body.data.team.name)}`, 2000) });
   const blocks: Record<string, unknown>[] = [
     { type: 'header', text: { type: 'plain_text', text: cut(title, 150), emoji: true } },

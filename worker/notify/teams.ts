@@ -7,6 +7,7 @@ import configured from '../../leadlevel.teams.json';
 import type { CompiledModel } from '../../shared/compile.js';
 import { formatProblems, type Problem } from '../../shared/validate.js';
 import type { FitGrade } from '../../shared/model.js';
+import { CLOCK, DEFAULT_BUSINESS_HOURS, slaDue, type BusinessHours, type SlaSpan } from '../../shared/business-time.js';
 
 export type Destination = { type: 'webhook'; url: string } | { type: 'slack'; url: string } | { type: 'email'; to: string[] };
 
@@ -18,6 +19,8 @@ export interface Team {
   escalateTo?: string;
   /** IANA zone for business hours (SLA); UTC when absent. */
   timeZone?: string;
+  /** When the team works, for SLAs counted in business time; 09:00–17:00 Monday to Friday when absent. */
+  businessHours?: BusinessHours;
 }
 
 export type RouteFit = FitGrade | 'none';
@@ -38,7 +41,17 @@ export interface Route {
 export interface TeamsConfig {
   teams: Team[];
   routes: Route[];
+  /**
+   * The response SLA of each level (a level id → a span, or null for none). A level not named here takes the
+   * default: Very Hot 4 h, Hot 24 h, Engaged 3 business days, Warm 5 business days (SPEC), others none.
+   */
+  sla?: Record<string, SlaSpan | null>;
 }
+
+/** SPEC's response SLAs, for the levels a teams file does not name. */
+export const DEFAULT_SLA: Readonly<Record<string, SlaSpan>> = { very_hot: { hours: 4 }, hot: { hours: 24 }, engaged: { businessDays: 3 }, warm: { businessDays: 5 } };
+/** Longest SLA a file may set: a year. */
+const MAX_SLA = { hours: 8_784, businessHours: 8_784, businessDays: 366 } as const;
 
 /** What the routes are checked against: the model's scoring types, their levels and stages. */
 export interface ModelShape {
@@ -80,14 +93,16 @@ export function validateTeams(raw: unknown, model?: ModelShape): Problem[] {
   if (!isObject(raw)) return [{ path: '(file)', reason: `must be a JSON object with teams and routes (got ${show(raw)})` }];
   const problems: Problem[] = [];
   const { teams, routes } = raw;
-  for (const k of Object.keys(raw)) if (!['teams', 'routes', '$comment'].includes(k)) problems.push({ path: k, reason: 'is not a field of a teams file (teams, routes)' });
+  for (const k of Object.keys(raw)) if (!['teams', 'routes', 'sla', '$comment'].includes(k)) problems.push({ path: k, reason: 'is not a field of a teams file (teams, routes, sla)' });
+  problems.push(...validateSla(raw.sla, model));
   if (!Array.isArray(teams)) return [...problems, { path: 'teams', reason: 'must be a list of { id, name, destinations }' }];
   if (routes !== undefined && !Array.isArray(routes)) return [...problems, { path: 'routes', reason: 'must be a list of { when, team }' }];
   const ids = new Set<string>();
   teams.forEach((t, i) => {
     const at = `teams[${i}]`;
     if (!isObject(t)) return problems.push({ path: at, reason: 'must be an object { id, name, destinations }' });
-    for (const k of Object.keys(t)) if (!['id', 'name', 'destinations', 'escalateTo', 'timeZone', '$comment'].includes(k)) problems.push({ path: `${at}.${k}`, reason: 'is not a field of a team (id, name, destinations, escalateTo, timeZone)' });
+    for (const k of Object.keys(t)) if (!['id', 'name', 'destinations', 'escalateTo', 'timeZone', 'businessHours', '$comment'].includes(k)) problems.push({ path: `${at}.${k}`, reason: 'is not a field of a team (id, name, destinations, escalateTo, timeZone, businessHours)' });
+    if (t.businessHours !== undefined) problems.push(...validateBusinessHours(t.businessHours, `${at}.businessHours`));
     if (typeof t.id !== 'string' || !ID.test(t.id)) problems.push({ path: `${at}.id`, reason: `must be a short id: lower-case letters, digits, - and _ (got ${show(t.id)})` });
     else if (ids.has(t.id)) problems.push({ path: `${at}.id`, reason: `"${t.id}" is the id of an earlier team too` });
     else ids.add(t.id);
@@ -144,6 +159,38 @@ export function validateTeams(raw: unknown, model?: ModelShape): Problem[] {
   return problems;
 }
 
+function validateBusinessHours(h: unknown, at: string): Problem[] {
+  if (!isObject(h)) return [{ path: at, reason: 'must be { "start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5] } (days: 1 Monday … 7 Sunday)' }];
+  const problems: Problem[] = [];
+  for (const k of Object.keys(h)) if (!['start', 'end', 'days'].includes(k)) problems.push({ path: `${at}.${k}`, reason: 'is not a field of business hours (start, end, days)' });
+  for (const k of ['start', 'end'] as const) if (typeof h[k] !== 'string' || !CLOCK.test(h[k] as string)) problems.push({ path: `${at}.${k}`, reason: `must be a time of day "HH:MM", 24-hour (got ${show(h[k])})` });
+  if (typeof h.start === 'string' && typeof h.end === 'string' && CLOCK.test(h.start) && CLOCK.test(h.end) && h.end <= h.start) problems.push({ path: `${at}.end`, reason: `must be after start (${h.start}) on the same day` });
+  if (!Array.isArray(h.days) || !h.days.length) problems.push({ path: `${at}.days`, reason: 'must be a list of one or more ISO weekdays (1 Monday … 7 Sunday)' });
+  else h.days.forEach((d, i) => (Number.isInteger(d) && (d as number) >= 1 && (d as number) <= 7 ? undefined : problems.push({ path: `${at}.days[${i}]`, reason: `${show(d)} is not an ISO weekday (1 Monday … 7 Sunday)` })));
+  return problems;
+}
+
+function validateSla(sla: unknown, model?: ModelShape): Problem[] {
+  if (sla === undefined) return [];
+  if (!isObject(sla)) return [{ path: 'sla', reason: 'must map level ids to a span ({ "hours" }, { "businessHours" } or { "businessDays" }) or null for none' }];
+  const problems: Problem[] = [];
+  const levels = model && [...new Set(model.types.flatMap((t) => t.tierIds))];
+  for (const [level, span] of Object.entries(sla)) {
+    const at = `sla.${level}`;
+    if (levels && !levels.includes(level)) problems.push({ path: at, reason: `no level "${level.slice(0, 40)}" (levels: ${levels.join(', ')})` });
+    if (span === null) continue;
+    const keys = isObject(span) ? Object.keys(span) : [];
+    const unit = keys[0] as keyof typeof MAX_SLA | undefined;
+    if (!isObject(span) || keys.length !== 1 || !unit || !(unit in MAX_SLA)) {
+      problems.push({ path: at, reason: `must be one of { "hours": n }, { "businessHours": n }, { "businessDays": n }, or null for no SLA (got ${show(span)})` });
+      continue;
+    }
+    const n = span[unit];
+    if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > MAX_SLA[unit]) problems.push({ path: `${at}.${unit}`, reason: `must be a number above 0 and at most ${MAX_SLA[unit]} (got ${show(n)})` });
+  }
+  return problems;
+}
+
 export class TeamsConfigError extends Error {
   constructor(readonly problems: Problem[]) {
     super(`invalid leadlevel.teams.json: ${formatProblems(problems)}`);
@@ -156,8 +203,20 @@ export function teamsConfig(): TeamsConfig {
   if (loaded) return loaded;
   const problems = validateTeams(configured);
   if (problems.length) throw new TeamsConfigError(problems);
-  const { teams, routes = [] } = configured as unknown as Partial<TeamsConfig>;
-  return (loaded = { teams: teams ?? [], routes });
+  const { teams, routes = [], sla } = configured as unknown as Partial<TeamsConfig>;
+  return (loaded = { teams: teams ?? [], routes, ...(sla ? { sla } : {}) });
+}
+
+/** The response SLA a level has (the file's, else the default); null: none. */
+export function slaSpanOf(level: string, cfg = teamsConfig()): SlaSpan | null {
+  const own = cfg.sla?.[level];
+  return own !== undefined ? own : DEFAULT_SLA[level] ?? null;
+}
+
+/** When a team's SLA for a level entered at `start` is due; null when the level has none. */
+export function slaDueFor(team: Team, level: string, start: number, cfg = teamsConfig()): number | null {
+  const span = slaSpanOf(level, cfg);
+  return span ? slaDue(start, span, team.businessHours ?? DEFAULT_BUSINESS_HOURS, team.timeZone ?? 'UTC') : null;
 }
 
 export const teamById = (id: string, cfg = teamsConfig()): Team | undefined => cfg.teams.find((t) => t.id === id);

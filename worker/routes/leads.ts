@@ -14,6 +14,53 @@ import { activeModel } from '../model.js';
 import { contentFor, treatmentFor } from '../site.js';
 import { MAX_ID_LENGTH } from '../../shared/limits.js';
 import { FIT_GRADES } from '../../shared/fit.js';
+import { readText } from '../body.js';
+import type { Contact } from '../lead/sla.js';
+import { teamsConfig } from '../notify/teams.js';
+
+/** A contact's body: optional, and small (a note is for people, not a transcript). */
+const CONTACT_BODY_BYTES = 8_192;
+const CONTACT_FIELDS = ['team', 'at', 'by', 'note'];
+
+/** `POST /v1/leads/{id}/contacted`'s body, `{ team?, at?, by?, note? }`, every problem named. */
+async function contactOf(req: Request): Promise<Partial<Contact>> {
+  const { text } = await readText(req, CONTACT_BODY_BYTES, `the limit is ${CONTACT_BODY_BYTES} bytes for a contact`);
+  if (!text.trim()) return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    fail(400, 'invalid_json', `the body is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) invalid([{ path: '(body)', reason: 'must be a JSON object { team?, at?, by?, note? } or empty' }]);
+  const b = raw as Record<string, unknown>;
+  const problems: Problem[] = [];
+  const contact: Partial<Contact> = {};
+  for (const k of Object.keys(b)) if (!CONTACT_FIELDS.includes(k)) problems.push({ path: k, reason: `is not a field of a contact (${CONTACT_FIELDS.join(', ')})` });
+  if (b.team !== undefined) {
+    const ids = teamsConfig().teams.map((t) => t.id);
+    if (typeof b.team !== 'string' || !ids.includes(b.team)) problems.push({ path: 'team', reason: `must be a team of leadlevel.teams.json (${ids.join(', ') || 'it has none'})` });
+    else contact.team = b.team;
+  }
+  if (b.at !== undefined) {
+    const at = typeof b.at === 'string' && ISO_INSTANT.test(b.at) ? Date.parse(b.at) : NaN;
+    if (!Number.isFinite(at)) problems.push({ path: 'at', reason: 'must be an ISO 8601 date and time with a zone, like "2026-03-06T16:00:00Z"' });
+    else if (at > Date.now() + CONTACT_SKEW_MS) problems.push({ path: 'at', reason: `is in the future (${b.at}); a contact is recorded once it happened` });
+    else contact.at = at;
+  }
+  for (const k of ['by', 'note'] as const) {
+    const v = b[k];
+    if (v === undefined) continue;
+    const max = k === 'by' ? 200 : 2_000;
+    if (typeof v !== 'string' || !v.trim() || v.length > max) problems.push({ path: k, reason: `must be text of 1 to ${max} characters` });
+    else contact[k] = v;
+  }
+  if (problems.length) invalid(problems);
+  return contact;
+}
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+/** A CRM's clock may run a little ahead of ours. */
+const CONTACT_SKEW_MS = 5 * 60_000;
 
 function checkId(id: string): void {
   if (!id || id.length > MAX_ID_LENGTH) fail(400, 'invalid_id', `a lead id is 1 to ${MAX_ID_LENGTH} characters (a userId, an email or an anonymousId)`);
@@ -41,14 +88,14 @@ function decodeCursor(s: string): { ts: number; id: string } {
   fail(400, 'invalid_cursor', 'cursor is not one this API returned; pass nextCursor from the previous page as is');
 }
 
-const QUEUE_PARAMS = ['level', 'stage', 'fit', 'q', 'contactable', 'order', 'limit', 'cursor'];
-const LATER = { team: 'teams (leadlevel.teams.json)' } as Record<string, string>;
+const QUEUE_PARAMS = ['level', 'stage', 'fit', 'team', 'q', 'contactable', 'order', 'limit', 'cursor'];
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 /**
  * `GET /v1/leads`: the work queue, a query on the D1 lead index (never a walk over lead objects). Filters by
- * level, stage, fit grade, id or email prefix and contactability; ordered by priority (level, momentum, recency), recency
- * or score; paged by an opaque cursor.
+ * level, stage, fit grade, team (the teams the routes send the lead to now), id or email prefix and
+ * contactability; ordered by priority (level, momentum, recency), recency, score or SLA (open ones, earliest due
+ * first); paged by an opaque cursor.
  */
 async function queue(c: Context<{ Bindings: Env }>) {
   const caller = authenticate(c);
@@ -56,8 +103,7 @@ async function queue(c: Context<{ Bindings: Env }>) {
   const params = c.req.queries();
   const problems: Problem[] = [];
   for (const name of Object.keys(params)) {
-    if (LATER[name]) problems.push({ path: name, reason: `needs ${LATER[name]}, which this deployment does not have yet` });
-    else if (!QUEUE_PARAMS.includes(name)) problems.push({ path: name, reason: `is not a parameter of this list (${QUEUE_PARAMS.join(', ')})` });
+    if (!QUEUE_PARAMS.includes(name)) problems.push({ path: name, reason: `is not a parameter of this list (${QUEUE_PARAMS.join(', ')})` });
     else if (params[name].length > 1) problems.push({ path: name, reason: 'is given more than once; use one comma-separated value' });
   }
   const one = (name: string) => params[name]?.[0];
@@ -71,6 +117,9 @@ async function queue(c: Context<{ Bindings: Env }>) {
   const fits = listOf('fit')?.map((f) => f.toUpperCase());
   if (fits && !activeModel().fit) problems.push({ path: 'fit', reason: 'needs a fit section in the model, which this deployment does not have' });
   else for (const f of fits ?? []) if (!(FIT_GRADES as readonly string[]).includes(f)) problems.push({ path: 'fit', reason: `"${f.slice(0, 40)}" is not a fit grade (${FIT_GRADES.join(', ')})` });
+  const teams = listOf('team');
+  const teamIds = teamsConfig().teams.map((x) => x.id);
+  for (const id of teams ?? []) if (!teamIds.includes(id)) problems.push({ path: 'team', reason: `"${id.slice(0, 40)}" is not a team of leadlevel.teams.json (${teamIds.join(', ') || 'it has none'})` });
   const order = (one('order') ?? 'priority') as QueueOrder;
   if (!(order in QUEUE_ORDERS)) problems.push({ path: 'order', reason: `must be one of ${Object.keys(QUEUE_ORDERS).join(', ')}` });
   const limitRaw = one('limit') ?? '50';
@@ -92,7 +141,7 @@ async function queue(c: Context<{ Bindings: Env }>) {
     if (!after) problems.push({ path: 'cursor', reason: 'is not one this list returned for this order; pass nextCursor from the previous page as is' });
   }
   if (problems.length) invalid(problems);
-  const page = await queryQueue(c.env.INDEX, { levels, stages, fits, q, contactable: contactable === 'true', order, limit, after });
+  const page = await queryQueue(c.env.INDEX, { levels, stages, fits, teams, q, contactable: contactable === 'true', order, limit, after });
   const names = new Map(t.tierIds.map((id, i) => [id, t.tierNames[i]]));
   return c.json({
     leads: page.rows.map((r) => ({
@@ -108,6 +157,9 @@ async function queue(c: Context<{ Bindings: Env }>) {
       stage: r.stage,
       fit: r.fitGrade === null ? null : { grade: r.fitGrade, score: r.fitScore },
       doNotContact: r.doNotContact,
+      team: r.teams[0] ?? null,
+      teams: r.teams,
+      sla: r.slaState === null || r.slaDueAt === null ? null : { team: r.slaTeam, state: r.slaState, dueAt: iso(r.slaDueAt) },
       lastActivityAt: iso(r.lastActivityAt),
       modelVersion: r.modelVersion,
       updatedAt: iso(r.updatedAt),
@@ -142,6 +194,15 @@ export const leadRoutes = new Hono<{ Bindings: Env }>()
           quarantineUntil: new Date(receipt.quarantineUntil).toISOString(),
         });
       }
+    }
+    notFound(id);
+  })
+  .post('/:id/contacted', async (c) => {
+    const id = leadIdFor(c, 'recording a contact');
+    const contact = await contactOf(c.req.raw);
+    for (const key of candidateKeys(id)) {
+      const done = await leadStub(c.env, key).contacted(contact);
+      if (done) return c.json({ contacted: true, at: new Date(contact.at ?? Date.now()).toISOString(), ...done });
     }
     notFound(id);
   })
