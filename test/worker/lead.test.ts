@@ -115,6 +115,7 @@ describe('state survives eviction', () => {
       { type: 'track', userId: user, messageId: ids[1], timestamp: iso(Date.now() - DAY), event: 'Webinar Attended' },
     ];
     await serverBatch(batch);
+    await drain(`u:${user}`); // at rest: any notification delivered, so only storage could change the read
     const before = await lead(user);
     await restart(`u:${user}`);
     expect(await lead(user)).toEqual(before);

@@ -65,6 +65,8 @@ describe('a userId needs proof under a site key', () => {
   it('a userId with no proof, or with a proof made for someone else, is refused and named; nothing is stored', async () => {
     const victim = uid('victim');
     await serverBatch([{ type: 'track', userId: victim, messageId: uid('m'), event: 'Form Submitted', properties: { kind: 'contact_sales' } }]);
+    // At rest first: its notifications delivered (their outbox rows gone), so a later read can only differ by an attack.
+    await drain(`u:${victim}`);
     const before = await lead(victim);
     const anon = uid('a');
     const bare = await identify(anon, victim);
