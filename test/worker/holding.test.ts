@@ -4,6 +4,9 @@
  * shows a person's behaviour, also after the object restarted.
  */
 import { describe, expect, it } from 'vitest';
+import type { LeadEvent } from '../../shared/events.js';
+import { holdsOf } from '../../shared/holding.js';
+import { activeModel } from '../../worker/model.js';
 import { LOCAL_PAGE, call, drain, iso, readLead, restart, serverBatch, uid } from './helpers.js';
 import { eventsOf, mail, now, postSendgrid } from './sendgrid.js';
 
@@ -142,5 +145,25 @@ describe('holding machines', () => {
     expect(await lead(email)).toMatchObject({ engagementScore: 2 });
     await postSendgrid([ev('delivered', t + 400, 'c')]);
     expect(await lead(email)).toMatchObject({ engagementScore: 1, held: { events: 2, bySignal: { delivery: 2 } } });
+  });
+
+  it('a held click after the batch’s page view is released by a page view stored before: the verdicts equal the whole-history rule', async () => {
+    const u = uid('u');
+    const t = Date.now() - 10 * 60_000;
+    const track = (event: string, at: number) => ({ type: 'track', userId: u, messageId: uid('m'), event, timestamp: iso(at), properties: { providerMessageId: 'msg-9', url: 'https://example.com/a' }, context: { userAgent: CHROME } });
+    // Stored first: a page view at t+300.
+    const stored = page(u, t + 300);
+    await serverBatch([stored]);
+    // One batch: the message's delivery at t, an open at t+50 (held), a page view at t+100, a click at t+200 (held).
+    const batch = [track('Email Delivered', t), track('Email Opened', t + 50), page(u, t + 100), track('Email Link Clicked', t + 200)];
+    await serverBatch(batch);
+    const listed = await eventsOf(u);
+    const verdicts = Object.fromEntries(listed.filter((e) => e.held).map((e) => [e.event, e.held.releasedAt !== null]));
+    expect(verdicts).toEqual({ 'Email Opened': true, 'Email Link Clicked': true });
+    expect(byEvent(listed, 'Email Link Clicked')[0].points).toBeGreaterThan(0);
+    // The whole-history rule over the same events.
+    const all = [stored, ...batch].map((e) => ({ ...e, timestamp: Date.parse(e.timestamp), agent: CHROME }) as unknown as LeadEvent);
+    const rule = holdsOf(activeModel().holding, all);
+    expect(Object.fromEntries([...rule].map(([id, h]) => [all.find((e) => e.messageId === id)!.event, h.released]))).toEqual(verdicts);
   });
 });

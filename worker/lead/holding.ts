@@ -56,8 +56,9 @@ export class Holding {
     const lastHuman = Math.max(-Infinity, ...humans.map((e) => e.timestamp));
     // A releasable hold with a person's behaviour at or after it is released at once (it was a person's).
     const releasable = [...[...holds].filter(([, hold]) => !hold.permanent).map(([id]) => byId.get(id)!.timestamp), ...later.filter((x) => !x.hold.permanent).map((x) => x.e.timestamp)];
-    const earliest = Math.min(...releasable);
-    const person = releasable.length && earliest > lastHuman ? Math.max(lastHuman, this.#latestPerson(earliest, holds)) : lastHuman;
+    // Those the batch's own person's behaviour does not cover look for a stored one at or after the earliest of them.
+    const pending = releasable.filter((t) => t > lastHuman);
+    const person = pending.length ? Math.max(lastHuman, this.#latestPerson(Math.min(...pending), holds)) : lastHuman;
     const rows: { messageId: string; hold: Hold; releasedAt: number | null }[] = [];
     for (const [id, hold] of holds) {
       const released = !hold.permanent && byId.get(id)!.timestamp <= person;
