@@ -409,6 +409,11 @@ export class Store {
     ).map(Store.#event);
   }
 
+  /** Forgets every hold (a new model judges the history again, holding.ts `rejudge`). */
+  clearHolds(): void {
+    if (this.#ready) this.#sql.exec('UPDATE events SET held = NULL, released_at = NULL WHERE held IS NOT NULL');
+  }
+
   /** Writes holds: released at `releasedAt`, or still held when it is null. */
   setHolds(rows: readonly { messageId: string; hold: Hold; releasedAt: number | null }[]): void {
     for (const r of rows) {
