@@ -233,7 +233,29 @@ export interface EventsPage {
   next: EventCursor | null;
 }
 
+/** An outbox row as a merge hands it over (a queued notification): the receiver delivers it under the same message id. */
+export interface HandedNotification {
+  dest: string;
+  kind: string;
+  payload: string;
+  attempts: number;
+  nextAt: number;
+  lastError: string | null;
+}
+
+/** Where a scoring type of the giver stood when it was merged: the receiver notifies only moves beyond it. */
+export interface LevelMark {
+  scoringType: string;
+  level: string;
+  levelName: string;
+  stage: string | null;
+  stageName: string | null;
+}
+
 export type AbsorbResult =
-  /** A page of the giver's history: events up to `lastSeq` (insertion order); `more` if others follow. */
-  | { accepted: true; events: LeadEvent[]; aliases: string[]; lastSeq: number; more: boolean }
+  /**
+   * A page of the giver's history: events up to `lastSeq` (insertion order), its queued notifications up to
+   * outbox row `outboxSeq`; `more` if others follow. `levels`: where the giver stood (first page only).
+   */
+  | { accepted: true; events: LeadEvent[]; aliases: string[]; lastSeq: number; more: boolean; notifications?: HandedNotification[]; outboxSeq?: number; levels?: LevelMark[] | null }
   | { accepted: false; forwardTo?: string };

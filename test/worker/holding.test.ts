@@ -3,8 +3,12 @@
  * nothing and move nothing, and the timing-held ones count — once, at their own times — when the lead then
  * shows a person's behaviour, also after the object restarted.
  */
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { LOCAL_PAGE, call, drain, iso, readLead, restart, serverBatch, uid } from './helpers.js';
+import type { LeadEvent } from '../../shared/events.js';
+import { holdsOf } from '../../shared/holding.js';
+import { activeModel } from '../../worker/model.js';
+import { LOCAL_PAGE, call, drain, iso, leadObject, readLead, restart, serverBatch, uid } from './helpers.js';
 import { eventsOf, mail, now, postSendgrid } from './sendgrid.js';
 
 const CHROME = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
@@ -142,5 +146,48 @@ describe('holding machines', () => {
     expect(await lead(email)).toMatchObject({ engagementScore: 2 });
     await postSendgrid([ev('delivered', t + 400, 'c')]);
     expect(await lead(email)).toMatchObject({ engagementScore: 1, held: { events: 2, bySignal: { delivery: 2 } } });
+  });
+
+  it('a held click after the batch’s page view is released by a page view stored before: the verdicts equal the whole-history rule', async () => {
+    const u = uid('u');
+    const t = Date.now() - 10 * 60_000;
+    const track = (event: string, at: number) => ({ type: 'track', userId: u, messageId: uid('m'), event, timestamp: iso(at), properties: { providerMessageId: 'msg-9', url: 'https://example.com/a' }, context: { userAgent: CHROME } });
+    // Stored first: a page view at t+300.
+    const stored = page(u, t + 300);
+    await serverBatch([stored]);
+    // One batch: the message's delivery at t, an open at t+50 (held), a page view at t+100, a click at t+200 (held).
+    const batch = [track('Email Delivered', t), track('Email Opened', t + 50), page(u, t + 100), track('Email Link Clicked', t + 200)];
+    await serverBatch(batch);
+    const listed = await eventsOf(u);
+    const verdicts = Object.fromEntries(listed.filter((e) => e.held).map((e) => [e.event, e.held.releasedAt !== null]));
+    expect(verdicts).toEqual({ 'Email Opened': true, 'Email Link Clicked': true });
+    expect(byEvent(listed, 'Email Link Clicked')[0].points).toBeGreaterThan(0);
+    // The whole-history rule over the same events.
+    const all = [stored, ...batch].map((e) => ({ ...e, timestamp: Date.parse(e.timestamp), agent: CHROME }) as unknown as LeadEvent);
+    const rule = holdsOf(activeModel().holding, all);
+    expect(Object.fromEntries([...rule].map(([id, h]) => [all.find((e) => e.messageId === id)!.event, h.released]))).toEqual(verdicts);
+  });
+
+  it('a new model judges the stored holds again: clicks an older model held count once its holding settings no longer hold them', async () => {
+    const u = uid('u');
+    const t0 = Date.now() - 30 * 60_000;
+    // Two clicks minutes apart, no delivery: the deployed model holds neither.
+    await serverBatch(clicks(u, t0, [0, 5 * 60_000]));
+    await drain(`u:${u}`);
+    const counted = await lead(u);
+    expect(counted.engagementScore).toBeGreaterThan(0);
+    expect(counted.held).toBeUndefined();
+    // As an older model (a longer afterDeliverySeconds, say) left them: held, not released; and the lead scored under it.
+    await runInDurableObject(leadObject(`u:${u}`), (_, state) => {
+      state.storage.sql.exec(`UPDATE events SET held = ?, released_at = NULL WHERE body LIKE '%Email Link Clicked%'`, JSON.stringify({ signal: 'delivery', reason: 'likely a scanner: clicked 30 s after delivery', permanent: false }));
+      state.storage.sql.exec(`UPDATE meta SET v = json_set(v, '$.fingerprint', 'an older model') WHERE k = 'state'`);
+    });
+    await restart(`u:${u}`);
+    await runDurableObjectAlarm(leadObject(`u:${u}`)); // the migration
+    const after = await lead(u);
+    expect(after.rescorePending).toBeUndefined();
+    expect(after).toMatchObject({ engagementScore: counted.engagementScore, leadScore: counted.leadScore });
+    expect(after.held).toBeUndefined();
+    for (const e of byEvent(await eventsOf(u), 'Email Link Clicked')) expect(e.held).toBeUndefined();
   });
 });

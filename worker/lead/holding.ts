@@ -7,7 +7,7 @@
  * receiving lead judges the handed-over events the same way) gives the same result.
  */
 import type { LeadEvent } from '../../shared/events.js';
-import { isHuman, isTimed, ownHold, timingHolds, type CompiledHolding, type Hold } from '../../shared/holding.js';
+import { holdsOf, isHuman, isTimed, ownHold, timingHolds, type CompiledHolding, type Hold } from '../../shared/holding.js';
 import type { Store, StoredEvent } from './store.js';
 
 export interface Judgement {
@@ -24,6 +24,8 @@ const RELEASABLE = 'holds_releasable';
 
 /** Events read back from the newest when looking for the lead's latest person's behaviour. */
 const PAGE = 200;
+/** Events per read when a new model judges the whole retained history again. */
+const REJUDGE_PAGE = 500;
 
 export class Holding {
   constructor(
@@ -56,8 +58,9 @@ export class Holding {
     const lastHuman = Math.max(-Infinity, ...humans.map((e) => e.timestamp));
     // A releasable hold with a person's behaviour at or after it is released at once (it was a person's).
     const releasable = [...[...holds].filter(([, hold]) => !hold.permanent).map(([id]) => byId.get(id)!.timestamp), ...later.filter((x) => !x.hold.permanent).map((x) => x.e.timestamp)];
-    const earliest = Math.min(...releasable);
-    const person = releasable.length && earliest > lastHuman ? Math.max(lastHuman, this.#latestPerson(earliest, holds)) : lastHuman;
+    // Those the batch's own person's behaviour does not cover look for a stored one at or after the earliest of them.
+    const pending = releasable.filter((t) => t > lastHuman);
+    const person = pending.length ? Math.max(lastHuman, this.#latestPerson(Math.min(...pending), holds)) : lastHuman;
     const rows: { messageId: string; hold: Hold; releasedAt: number | null }[] = [];
     for (const [id, hold] of holds) {
       const released = !hold.permanent && byId.get(id)!.timestamp <= person;
@@ -79,6 +82,27 @@ export class Holding {
       if (!this.store.openHolds(Number.MAX_SAFE_INTEGER).some((e) => !e.held!.permanent)) this.store.deleteMeta(RELEASABLE);
     }
     return out;
+  }
+
+  /**
+   * A new model (its `holding` settings changed, or holding turned off): every retained event is judged again
+   * by the whole-history rule (`holdsOf`), read in bounded pages, and the held/released columns rewritten.
+   * Part of the migration's commit, before the rebuild folds what is not held. Released holds are released at
+   * `now`; events the new settings do not hold are plain events again.
+   */
+  rejudge(now: number): void {
+    const events: LeadEvent[] = [];
+    for (let seq = 0; ; ) {
+      const page = this.store.eventsBySeq(seq, REJUDGE_PAGE);
+      for (const { receivedAt: _r, seq: _s, ...e } of page) events.push(e);
+      if (page.length < REJUDGE_PAGE) break;
+      seq = page[page.length - 1].seq;
+    }
+    const holds = this.h.enabled ? holdsOf(this.h, events) : new Map<string, Hold & { released: boolean }>();
+    this.store.clearHolds();
+    this.store.setHolds([...holds].map(([messageId, hold]) => ({ messageId, hold, releasedAt: hold.released ? now : null })));
+    if ([...holds.values()].some((x) => !x.permanent && !x.released)) this.store.setMeta(RELEASABLE, '1');
+    else this.store.deleteMeta(RELEASABLE);
   }
 
   /**

@@ -7,7 +7,7 @@
  * An object whose id was merged into another lead forwards to it (`forward_to`); see merge.ts.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { AbsorbResult, ErasureReceipt, EventCursor, LeadExtras, EventsPage, IngestInput, IngestResult, KeyKind, LeadView, LevelSummary, SlaView } from '../../shared/api.js';
+import type { AbsorbResult, ErasureReceipt, HandedNotification, LevelMark, EventCursor, LeadExtras, EventsPage, IngestInput, IngestResult, KeyKind, LeadView, LevelSummary, SlaView } from '../../shared/api.js';
 import type { CompiledModel } from '../../shared/compile.js';
 import type { LevelChange, TypeResult } from '../../shared/engine.js';
 import { DAY_MS } from '../../shared/limits.js';
@@ -122,8 +122,9 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     this.#merge = new Merge(this.#store, this.#timers, {
       key: () => this.#store.meta('key')!,
       giver: (key) => leadStub(this.env, key),
-      absorb: (from, events, aliases) => this.#absorb(from, events, aliases),
+      absorb: (from, events, aliases, notifications, giverLevels) => this.#absorb(from, events, aliases, notifications, giverLevels),
       known: () => this.#known(),
+      levels: () => this.#scoring.evaluate(Date.now())?.map(({ scoringType, level, levelName, stage, stageName }) => ({ scoringType, level, levelName, stage, stageName })) ?? null,
     });
     this.#retention = new Retention(this.#store, this.#scoring, this.#timers, this.#model, Number(env.RAW_RETENTION_DAYS ?? 400) * DAY_MS);
     this.#limit = new RateLimit(this.#store, Number(env.VISITOR_EVENTS_PER_MINUTE ?? 120));
@@ -250,8 +251,11 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     };
   }
 
-  /** One page of a merged lead's history, committed as one. */
-  #absorb(from: string, events: IngestInput['events'], aliases: string[]): void {
+  /**
+   * One page of a merged lead's history, with the notifications it still owed, committed as one. The team heard
+   * of the giver's place (`giverLevels`) already: only a move beyond both leads' places is news.
+   */
+  #absorb(from: string, events: IngestInput['events'], aliases: string[], notifications: HandedNotification[], giverLevels: LevelMark[] | null): void {
     const now = Date.now();
     const before = this.#scoring.exists ? this.#scoring.evaluate(now) : null;
     if (events.length) {
@@ -260,7 +264,8 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     }
     if (aliases.length) this.#store.addAliases(aliases, true);
     this.#noteIdentity([from, ...aliases]);
-    if (events.length) this.#notify.moved(before, this.#scoring.evaluate(now), now);
+    if (notifications.length) this.#notify.adopt(notifications);
+    if (events.length) this.#notify.moved(before, this.#scoring.evaluate(now), now, giverLevels);
     this.#index = 'now';
     this.#commitNews(now, [from, ...aliases]);
   }
@@ -379,9 +384,9 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     });
   }
 
-  handOver(into: string, afterSeq: number, source: KeyKind): Promise<AbsorbResult> {
+  handOver(into: string, afterSeq: number, source: KeyKind, outboxAfter?: number): Promise<AbsorbResult> {
     // An erased id has nothing to give, and joins nobody while in quarantine.
-    return this.#exclusive(async () => (this.#erasure.quarantined(Date.now()) ? { accepted: false } : this.#merge.handOver(into, afterSeq, source)));
+    return this.#exclusive(async () => (this.#erasure.quarantined(Date.now()) ? { accepted: false } : this.#merge.handOver(into, afterSeq, source, outboxAfter)));
   }
 
   async erase(quarantineMs: number): Promise<ErasureReceipt | null> {
@@ -436,9 +441,9 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     });
   }
 
-  completeHandOver(into: string, lastSeq: number): Promise<AbsorbResult> {
+  completeHandOver(into: string, lastSeq: number, outboxSeq?: number): Promise<AbsorbResult> {
     return this.#exclusive(async () => {
-      const r = this.#merge.completeHandOver(into, lastSeq);
+      const r = this.#merge.completeHandOver(into, lastSeq, outboxSeq);
       if (this.#forwardTo()) {
         this.#scoring.reset();
         this.#timers.reset();

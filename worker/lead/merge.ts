@@ -9,8 +9,15 @@
  * interrupted anywhere is simply run again — by the next batch, or by the receiver's `merge` timer — and the
  * receiver's dedupe makes the repeat harmless. Merges always go from more definite ids to less definite ones,
  * never back, so two objects never wait on each other.
+ *
+ * The giver's queued notifications go too: the pages carry them (same message id, attempts, retry time and
+ * queued time, so the receiver's retries dedupe and end as the giver's would have), the receiver commits them
+ * with the page, and the giver forwards only once none is left that the receiver has not taken. One the giver
+ * delivered meanwhile may be sent again by the receiver, under the same id: at least once, as every delivery.
+ * The first page also says where the giver stood (its levels and stages), so the receiver notifies only a move
+ * beyond both leads' places, not the giver's old news again.
  */
-import type { AbsorbResult } from '../../shared/api.js';
+import type { AbsorbResult, HandedNotification, LevelMark } from '../../shared/api.js';
 import type { KeyKind } from '../../shared/api.js';
 import { mergedMessageId, type LeadEvent } from '../../shared/events.js';
 import { Store } from './store.js';
@@ -18,6 +25,8 @@ import type { Timers } from './timers.js';
 
 /** Events per hand-over page: well inside one RPC message and the 100-parameter statements. */
 export const HANDOVER_PAGE = 500;
+/** Queued notifications per hand-over page. */
+export const HANDOVER_NOTIFICATIONS = 100;
 /** Merged-in ids handed over with the first page; a lead known by more keeps forwarding through the giver. */
 export const HANDOVER_ALIASES = 200;
 /** A message stored in both leads is the same one if its body matches and its times are this close (skew correction moves a retry by milliseconds). */
@@ -31,15 +40,18 @@ export const rank = (key: string) => (key.startsWith('u:') ? 3 : key.startsWith(
 
 /** The giver's side, reached over RPC. */
 export interface Giver {
-  handOver(into: string, afterSeq: number, source: KeyKind): Promise<AbsorbResult>;
-  completeHandOver(into: string, lastSeq: number): Promise<AbsorbResult>;
+  /** `outboxAfter`: the giver's queued notifications after this outbox row are handed over too. */
+  handOver(into: string, afterSeq: number, source: KeyKind, outboxAfter?: number): Promise<AbsorbResult>;
+  completeHandOver(into: string, lastSeq: number, outboxSeq?: number): Promise<AbsorbResult>;
 }
 
 export interface MergeHost {
   key(): string;
   giver(key: string): Giver;
   /** Commits one page of the giver's history into this lead (synchronous: one commit). */
-  absorb(from: string, events: LeadEvent[], aliases: string[]): void;
+  absorb(from: string, events: LeadEvent[], aliases: string[], notifications: HandedNotification[], giverLevels: LevelMark[] | null): void;
+  /** Where this lead stands now (giver side), for the receiver's notifications. */
+  levels(): LevelMark[] | null;
   /** Whether this lead already carries a known id (userId or email). */
   known(): boolean;
 }
@@ -105,24 +117,31 @@ export class Merge {
     const giver = this.host.giver(from);
     const joined: string[] = [];
     let seq = 0;
+    let outboxSeq = 0;
+    let levels: LevelMark[] | null = null;
+    const take = (page: Extract<AbsorbResult, { accepted: true }>, aliases: string[]) => {
+      if (page.levels !== undefined) levels = page.levels;
+      const notifications = page.notifications ?? [];
+      if (page.events.length || aliases.length || notifications.length) this.host.absorb(from, this.distinct(from, page.events), aliases, notifications, levels);
+      seq = page.lastSeq;
+      outboxSeq = page.outboxSeq ?? outboxSeq;
+    };
     for (;;) {
-      const page = await giver.handOver(this.host.key(), seq, source);
+      const page = await giver.handOver(this.host.key(), seq, source, outboxSeq);
       if (!page.accepted) return { forwardTo: page.forwardTo };
       joined.push(...page.aliases);
-      if (page.events.length || page.aliases.length) this.host.absorb(from, this.distinct(from, page.events), page.aliases);
-      seq = page.lastSeq;
+      take(page, page.aliases);
       if (page.more) continue;
-      // Events stored at the giver since the last page come back here instead of the forward.
-      const done = await giver.completeHandOver(this.host.key(), seq);
+      // Events stored (or notifications queued) at the giver since the last page come back here instead of the forward.
+      const done = await giver.completeHandOver(this.host.key(), seq, outboxSeq);
       if (!done.accepted) return { forwardTo: done.forwardTo };
-      if (!done.events.length) return { joined };
-      this.host.absorb(from, this.distinct(from, done.events), []);
-      seq = done.lastSeq;
+      if (!done.events.length && !done.notifications?.length) return { joined };
+      take(done, []);
     }
   }
 
   /** The giver's side: a page of history for `into`, or a refusal. */
-  handOver(into: string, afterSeq: number, source: KeyKind): AbsorbResult {
+  handOver(into: string, afterSeq: number, source: KeyKind, outboxAfter?: number): AbsorbResult {
     const fwd = this.store.meta('forward_to');
     if (fwd) return fwd === into ? done(afterSeq) : { accepted: false, forwardTo: fwd };
     const key = this.store.meta('key');
@@ -134,17 +153,27 @@ export class Merge {
     if (merging && merging !== into) return { accepted: false, forwardTo: merging };
     if (!this.store.exists) return done(afterSeq);
     this.store.setMeta('merging_into', into);
-    return this.#page(afterSeq, afterSeq === 0 ? this.store.aliasPage('', HANDOVER_ALIASES) : []);
+    const first = afterSeq === 0;
+    const page = this.#page(afterSeq, first ? this.store.aliasPage('', HANDOVER_ALIASES) : [], outboxAfter);
+    return first && page.accepted ? { ...page, levels: this.host.levels() } : page;
   }
 
-  #page(afterSeq: number, aliases: string[]): AbsorbResult {
+  /** `outboxAfter` undefined: a caller that does not take notifications (an older version mid-deploy). */
+  #page(afterSeq: number, aliases: string[], outboxAfter?: number): AbsorbResult {
     const events = this.store.eventsBySeq(afterSeq, HANDOVER_PAGE);
+    const queued = outboxAfter === undefined ? [] : this.store.notificationsAfter(outboxAfter, HANDOVER_NOTIFICATIONS);
     return {
       accepted: true,
       events: events.map(({ receivedAt: _r, seq: _s, ...e }) => e),
       aliases,
       lastSeq: events.length ? events[events.length - 1].seq : afterSeq,
-      more: events.length === HANDOVER_PAGE,
+      more: events.length === HANDOVER_PAGE || queued.length === HANDOVER_NOTIFICATIONS,
+      ...(outboxAfter === undefined
+        ? {}
+        : {
+            notifications: queued.map(({ seq: _s, ...r }) => r),
+            outboxSeq: queued.length ? queued[queued.length - 1].seq : outboxAfter,
+          }),
     };
   }
 
@@ -152,12 +181,12 @@ export class Merge {
    * The receiver holds everything up to `lastSeq`: forward from now on and drop the copy — unless events
    * arrived since, which are handed over first.
    */
-  completeHandOver(into: string, lastSeq: number): AbsorbResult {
+  completeHandOver(into: string, lastSeq: number, outboxSeq?: number): AbsorbResult {
     const fwd = this.store.meta('forward_to');
     if (fwd) return fwd === into ? done(lastSeq) : { accepted: false, forwardTo: fwd };
     if (this.store.exists && this.store.meta('merging_into') !== into) return { accepted: false };
-    const late = this.#page(lastSeq, []);
-    if (late.accepted && late.events.length) return late;
+    const late = this.#page(lastSeq, [], outboxSeq);
+    if (late.accepted && (late.events.length || late.notifications?.length)) return late;
     this.store.clearForForward();
     this.store.setMeta('forward_to', into);
     return done(lastSeq);

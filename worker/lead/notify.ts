@@ -8,7 +8,7 @@
  * Retries back off (outbox.ts) for at least RETRY_SPAN_MS before a notification is given up as failed; a 410
  * disables the destination for the whole deployment. Each attempt is recorded in D1 (deliveries.ts).
  */
-import type { LeadView } from '../../shared/api.js';
+import type { HandedNotification, LeadView, LevelMark } from '../../shared/api.js';
 import type { CompiledModel } from '../../shared/compile.js';
 import type { TypeResult } from '../../shared/engine.js';
 import type { Env } from '../env.js';
@@ -60,23 +60,29 @@ export class Notify {
   /**
    * Part of the caller's commit: the moves up from `before` to `after` (per scoring type, a higher level or a
    * new stage), each told to the teams routes send it to. Nothing is read unless something moved up.
+   * `merged`: where a lead merged in by this commit stood — its place was told already, so a move counts only
+   * beyond the higher of the two levels, into a stage neither was in.
    */
-  moved(before: readonly TypeResult[] | null, after: readonly TypeResult[] | null, now: number): void {
+  moved(before: readonly LevelMark[] | null, after: readonly TypeResult[] | null, now: number, merged: readonly LevelMark[] | null = null): void {
     if (!after) return;
     const moves: { move: Move; change: Change; result: TypeResult }[] = [];
     after.forEach((a, i) => {
       const t = this.model.types[i];
-      const b = before?.[i];
-      if (!t || (b && b.scoringType !== a.scoringType)) return;
-      const from = b ? t.tierIds.indexOf(b.level) : 0;
+      const own = before?.[i];
+      if (!t || (own && own.scoringType !== a.scoringType)) return;
+      const other = merged?.find((m) => m.scoringType === a.scoringType && t.tierIds.includes(m.level));
+      const rank = (m: LevelMark | undefined) => (m ? t.tierIds.indexOf(m.level) : 0);
+      const b = own && other ? (rank(other) > rank(own) ? other : own) : (own ?? other);
       const base = { scoringType: a.scoringType, level: a.level, stage: a.stage, fit: null };
-      if (t.tierIds.indexOf(a.level) > from) {
+      if (t.tierIds.indexOf(a.level) > rank(b)) {
         moves.push({ move: { kind: 'level', to: a.level, ...base }, change: { kind: 'level', scoringType: a.scoringType, from: b?.level ?? null, to: a.level, fromName: b?.levelName ?? null, toName: a.levelName, at: iso(now) }, result: a });
       }
-      // Into a later stage only: a refold (a late hold, a rescore) can also move a lead back a stage.
+      // Into a later stage than either lead was in: a refold (a late hold, a rescore) can also move a lead back.
       const stages = t.stages.map((st) => st.id);
-      if (a.stage !== null && stages.indexOf(a.stage) > (b?.stage ? stages.indexOf(b.stage) : -1)) {
-        moves.push({ move: { kind: 'stage', to: a.stage, ...base }, change: { kind: 'stage', scoringType: a.scoringType, from: b?.stage ?? null, to: a.stage, fromName: b?.stageName ?? null, toName: a.stageName, at: iso(now) }, result: a });
+      const stageRank = (m: LevelMark | undefined) => (m?.stage ? stages.indexOf(m.stage) : -1);
+      if (a.stage !== null && stages.indexOf(a.stage) > Math.max(stageRank(own), stageRank(other))) {
+        const from = stageRank(other) > stageRank(own) ? other : (own ?? other);
+        moves.push({ move: { kind: 'stage', to: a.stage, ...base }, change: { kind: 'stage', scoringType: a.scoringType, from: from?.stage ?? null, to: a.stage, fromName: from?.stageName ?? null, toName: a.stageName, at: iso(now) }, result: a });
       }
     });
     if (!moves.length || !this.host.known()) return;
@@ -139,6 +145,18 @@ export class Notify {
     const change: Change = { kind: 'sla', scoringType: sla.scoringType, from: null, to: sla.level, fromName: null, toName: levelName, at: iso(sla.dueAt) };
     const news: SlaNews = { team: { id: slaTeam.id, name: slaTeam.name }, level: sla.level, levelName, startedAt: iso(sla.startedAt), dueAt: iso(sla.dueAt), state: 'breached', breachedAt: iso(sla.breachedAt ?? sla.dueAt) };
     this.enqueue(to, this.#body('lead.sla_breached', view, result, change, to, now, news), now);
+  }
+
+  /**
+   * Part of the caller's commit: queued notifications a merged lead handed over (merge.ts), kept with their
+   * message ids, attempts and retry times; this lead delivers them from now on. One already here (a merge run
+   * again) is not queued twice.
+   */
+  adopt(rows: readonly HandedNotification[]): void {
+    for (const row of rows) {
+      const n = JSON.parse(row.payload) as QueuedNotification;
+      this.outbox.adopt({ ...row, payload: JSON.stringify({ ...n, leadKey: this.host.key() }) }, n.id);
+    }
   }
 
   /** One row per destination of the team, each with its own message id. Part of the caller's commit. */

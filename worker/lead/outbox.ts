@@ -5,6 +5,7 @@
  * once, in order per destination: a row leaves the outbox only when its destination took it; a failure
  * backs off (exponential, with jitter) and blocks the rows behind it on that destination only.
  */
+import type { HandedNotification } from '../../shared/api.js';
 import type { Store, OutboxRow } from './store.js';
 import type { Timers } from './timers.js';
 
@@ -32,6 +33,13 @@ export class Outbox {
     this.store.enqueue(dest, kind, JSON.stringify(payload), now);
     const t = this.timers.get('outbox');
     if (!t || t.dueAt > now) this.timers.set('outbox', now);
+  }
+
+  /** Part of the caller's commit: a row another lead handed over (merge.ts), due when it was due there. */
+  adopt(row: HandedNotification, id: string): void {
+    if (!this.store.adoptNotification(row, id)) return;
+    const t = this.timers.get('outbox');
+    if (!t || t.dueAt > row.nextAt) this.timers.set('outbox', row.nextAt);
   }
 
   /**

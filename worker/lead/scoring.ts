@@ -204,7 +204,8 @@ export class Scoring {
 
   /**
    * Rescores the whole retained history under the deployment's model (from the stored baseline when older
-   * history was compacted). Runs in the alarm, never on a read.
+   * history was compacted), its holds judged again under the model's holding settings. Runs in the alarm,
+   * never on a read.
    */
   migrate(now: number): void {
     const old = this.store.state();
@@ -212,6 +213,8 @@ export class Scoring {
     const b = this.store.meta('base');
     const base = b ? rebaseState(this.model, this.#parseBase(b)) : initState(this.model);
     if (b) this.store.setMeta('base', JSON.stringify({ state: base, carried: true, cut: base.clock, model: { id: old.model, version: old.version } }));
+    // The new model's holding settings decide what is held: stored verdicts were the old model's.
+    this.#holding.rejudge(now);
     this.#scorer = new Scorer(this.model, this.#log, { state: cloneState(base), checkpoints: [], base }, SCORER_OPTIONS);
     const out = this.#scorer.rebuild(this.store.eventsAfter(base.clock, base.lastId), base);
     this.store.replaceLevelsFrom(base.clock, out.changes);

@@ -7,6 +7,7 @@
  * fold's output, its level history, its outbox rows and its timers land as one or not at all.
  */
 import { compareEvents, parseState, serializeState, type LeadState, type LevelChange, type LevelReason } from '../../shared/engine.js';
+import type { HandedNotification } from '../../shared/api.js';
 import type { LeadEvent } from '../../shared/events.js';
 import type { Hold } from '../../shared/holding.js';
 import type { Checkpoint } from '../../shared/scorer.js';
@@ -137,14 +138,9 @@ export interface TimerRow {
   payload: string | null;
 }
 
-export interface OutboxRow {
+/** An outbox row: its place in the queue and what a merge would hand over of it. */
+export interface OutboxRow extends HandedNotification {
   seq: number;
-  dest: string;
-  kind: string;
-  payload: string;
-  attempts: number;
-  nextAt: number;
-  lastError: string | null;
 }
 
 export interface SlaRow {
@@ -432,6 +428,11 @@ export class Store {
     ).map(Store.#event);
   }
 
+  /** Forgets every hold (a new model judges the history again, holding.ts `rejudge`). */
+  clearHolds(): void {
+    if (this.#ready) this.#sql.exec('UPDATE events SET held = NULL, released_at = NULL WHERE held IS NOT NULL');
+  }
+
   /** Writes holds: released at `releasedAt`, or still held when it is null. */
   setHolds(rows: readonly { messageId: string; hold: Hold; releasedAt: number | null }[]): void {
     for (const r of rows) {
@@ -680,6 +681,31 @@ export class Store {
     );
   }
 
+  /**
+   * Merges (merge.ts): the queued notifications after outbox row `afterSeq`, oldest first — what a giver hands
+   * over so that nothing it still owed a team is lost when it starts forwarding.
+   */
+  notificationsAfter(afterSeq: number, limit: number): OutboxRow[] {
+    if (!this.#ready) return [];
+    return this.#all<{ seq: number; dest: string; kind: string; payload: string; attempts: number; next_at: number; last_error: string | null }>(
+      "SELECT * FROM outbox WHERE kind = 'notification' AND seq > ? ORDER BY seq LIMIT ?",
+      afterSeq,
+      limit,
+    ).map((r) => ({ seq: r.seq, dest: r.dest, kind: r.kind, payload: r.payload, attempts: r.attempts, nextAt: r.next_at, lastError: r.last_error }));
+  }
+
+  /**
+   * Takes in a notification another lead handed over (same message id, attempts and retry time), unless this
+   * lead already queued the one with that id (a merge run again). Returns whether it was added.
+   */
+  adoptNotification(row: HandedNotification, id: string): boolean {
+    this.#write();
+    const dup = this.#one<{ x: number }>("SELECT 1 AS x FROM outbox WHERE kind = 'notification' AND json_extract(payload, '$.id') = ?", id);
+    if (dup) return false;
+    this.#sql.exec('INSERT INTO outbox (dest, kind, payload, attempts, next_at, last_error) VALUES (?, ?, ?, ?, ?, ?)', row.dest, row.kind, row.payload, row.attempts, row.nextAt, row.lastError);
+    return true;
+  }
+
   delivered(seq: number): void {
     this.#sql.exec('DELETE FROM outbox WHERE seq = ?', seq);
   }
@@ -777,7 +803,9 @@ export class Store {
   }
 
   /**
-   * After a merge handed this lead's history to another: everything but who it is and where it forwards.
+   * After a merge handed this lead's history to another: everything but who it is and where it forwards. Its
+   * queued notifications went with the history (merge.ts); the rest of its outbox is its own lead's news (its
+   * index row and directory entry, which the receiver's merge news replaces).
    */
   clearForForward(): void {
     this.#write();
