@@ -115,8 +115,18 @@ export async function readText(req: Request, limit = SEGMENT_MAX_BATCH_BYTES, li
 export async function readJson(req: Request, limit = SEGMENT_MAX_BATCH_BYTES): Promise<{ json: unknown; bytes: number }> {
   const { text, bytes } = await readText(req, limit);
   if (!text.trim()) fail(400, 'invalid_body', 'the body is empty; send a JSON object');
+  return { json: parseJson(text), bytes };
+}
+
+/** An optional JSON body (an API call's options, say): undefined when it is empty, else parsed. */
+export async function readOptionalJson(req: Request, limit: number, limitText: string): Promise<unknown> {
+  const { text } = await readText(req, limit, limitText);
+  return text.trim() ? parseJson(text) : undefined;
+}
+
+function parseJson(text: string): unknown {
   try {
-    return { json: JSON.parse(text), bytes };
+    return JSON.parse(text);
   } catch (err) {
     fail(400, 'invalid_json', `the body is not JSON: ${(err as Error).message}`);
   }

@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import { authenticate, requireSecret } from '../auth.js';
-import { readText } from '../body.js';
+import { readOptionalJson } from '../body.js';
 import type { Env } from '../env.js';
 import { fail } from '../errors.js';
 import { reindexProgress, type ReindexParams } from '../reindex.js';
@@ -13,14 +13,8 @@ import { reindexProgress, type ReindexParams } from '../reindex.js';
 const RUN_ID = /^[A-Za-z0-9_-]{1,100}$/;
 
 async function params(req: Request): Promise<ReindexParams> {
-  const { text } = await readText(req, 4096, 'the limit is 4 KB');
-  if (!text.trim()) return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    fail(400, 'invalid_json', `the body is not JSON: ${(err as Error).message}`);
-  }
+  const body = await readOptionalJson(req, 4096, 'the limit is 4 KB');
+  if (body === undefined) return {};
   if (typeof body !== 'object' || body === null || Array.isArray(body)) fail(400, 'invalid_body', 'the body is a JSON object: {}, or {"pageSize": 200, "fromIndex": true}');
   const unknown = Object.keys(body).filter((k) => k !== 'pageSize' && k !== 'fromIndex');
   if (unknown.length) fail(400, 'invalid_body', `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k.slice(0, 40)}"`).join(', ')}; the fields are "pageSize" and "fromIndex"`);

@@ -3,7 +3,7 @@ import { Hono, type Context } from 'hono';
 import { authenticate, requireSecret } from '../auth.js';
 import type { Env } from '../env.js';
 import { leadStub } from '../lead/index.js';
-import { fromCursor, toCursor } from '../cursor.js';
+import { fromCursor, listParams, toCursor } from '../cursor.js';
 import { fail, invalid } from '../errors.js';
 import { QUEUE_ORDERS, queryQueue, type QueueOrder } from '../lead-index.js';
 import type { Problem } from '../../shared/validate.js';
@@ -14,7 +14,7 @@ import { activeModel } from '../model.js';
 import { contentFor, treatmentFor } from '../site.js';
 import { MAX_ID_LENGTH } from '../../shared/limits.js';
 import { FIT_GRADES } from '../../shared/fit.js';
-import { readText } from '../body.js';
+import { readOptionalJson } from '../body.js';
 import type { Contact } from '../lead/sla.js';
 import { teamsConfig } from '../notify/teams.js';
 
@@ -24,14 +24,8 @@ const CONTACT_FIELDS = ['team', 'at', 'by', 'note'];
 
 /** `POST /v1/leads/{id}/contacted`'s body, `{ team?, at?, by?, note? }`, every problem named. */
 async function contactOf(req: Request): Promise<Partial<Contact>> {
-  const { text } = await readText(req, CONTACT_BODY_BYTES, `the limit is ${CONTACT_BODY_BYTES} bytes for a contact`);
-  if (!text.trim()) return {};
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    fail(400, 'invalid_json', `the body is not JSON: ${(err as Error).message}`);
-  }
+  const raw = await readOptionalJson(req, CONTACT_BODY_BYTES, `the limit is ${CONTACT_BODY_BYTES} bytes for a contact`);
+  if (raw === undefined) return {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) invalid([{ path: '(body)', reason: 'must be a JSON object { team?, at?, by?, note? } or empty' }]);
   const b = raw as Record<string, unknown>;
   const problems: Problem[] = [];
@@ -100,13 +94,7 @@ const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString()
 async function queue(c: Context<{ Bindings: Env }>) {
   const caller = authenticate(c);
   requireSecret(caller, 'listing leads');
-  const params = c.req.queries();
-  const problems: Problem[] = [];
-  for (const name of Object.keys(params)) {
-    if (!QUEUE_PARAMS.includes(name)) problems.push({ path: name, reason: `is not a parameter of this list (${QUEUE_PARAMS.join(', ')})` });
-    else if (params[name].length > 1) problems.push({ path: name, reason: 'is given more than once; use one comma-separated value' });
-  }
-  const one = (name: string) => params[name]?.[0];
+  const { problems, one } = listParams(c.req.queries(), QUEUE_PARAMS, 'is given more than once; use one comma-separated value');
   const listOf = (name: string) => one(name)?.split(',').map((v) => v.trim()).filter(Boolean);
   const t = activeModel().types[0];
   const levels = listOf('level');

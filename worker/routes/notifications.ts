@@ -6,10 +6,9 @@
 import { Hono, type Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { MAX_ID_LENGTH } from '../../shared/limits.js';
-import type { Problem } from '../../shared/validate.js';
 import { formatProblems } from '../../shared/validate.js';
 import { authenticate, requireSecret } from '../auth.js';
-import { fromCursor, toCursor } from '../cursor.js';
+import { fromCursor, listParams, toCursor } from '../cursor.js';
 import type { Env } from '../env.js';
 import { fail, invalid } from '../errors.js';
 import { candidateKeys } from '../identity.js';
@@ -59,13 +58,7 @@ function show(d: Delivery) {
 const LIST_PARAMS = ['status', 'team', 'lead', 'limit', 'cursor'];
 
 async function list(c: Ctx) {
-  const params = c.req.queries();
-  const problems: Problem[] = [];
-  for (const name of Object.keys(params)) {
-    if (!LIST_PARAMS.includes(name)) problems.push({ path: name, reason: `is not a parameter of this list (${LIST_PARAMS.join(', ')})` });
-    else if (params[name].length > 1) problems.push({ path: name, reason: 'is given more than once' });
-  }
-  const one = (name: string) => params[name]?.[0];
+  const { problems, one } = listParams(c.req.queries(), LIST_PARAMS);
   const status = one('status');
   if (status !== undefined && !DELIVERY_STATUSES.includes(status as DeliveryStatus)) problems.push({ path: 'status', reason: `must be one of ${DELIVERY_STATUSES.join(', ')}` });
   const team = one('team');
