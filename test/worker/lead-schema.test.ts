@@ -27,11 +27,12 @@ describe('lead storage schema', () => {
       const sql = state.storage.sql;
       sql.exec('CREATE TABLE _migrations (id INTEGER PRIMARY KEY)');
       MIGRATIONS.forEach((m, i) => (sql.exec(m), sql.exec('INSERT INTO _migrations (id) VALUES (?)', i)));
-      return schemaOf(sql);
+      return schemaOf(sql).filter((t) => !t.startsWith('table _migrations:'));
     });
     expect(await schema(`u:${fresh}`)).toEqual(migrated);
-    const done = await runInDurableObject(leadObject(`u:${fresh}`), (_, state) => state.storage.sql.exec<{ id: number }>('SELECT id FROM _migrations ORDER BY id').toArray().map((r) => r.id));
-    expect(done).toEqual(MIGRATIONS.map((_, i) => i));
+    // The migrations done are a number in meta, not a table of their own (a page per lead).
+    const done = await runInDurableObject(leadObject(`u:${fresh}`), (_, state) => state.storage.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'schema'").toArray());
+    expect(done).toEqual([{ v: String(MIGRATIONS.length - 1) }]);
   });
 
   it('an object created under the previous schema upgrades when it next starts, keeping its scores and dedupe', async () => {

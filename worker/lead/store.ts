@@ -183,7 +183,7 @@ export class Store {
   constructor(readonly storage: DurableObjectStorage) {
     this.#sql = storage.sql;
     // Reading an id nobody wrote must not create storage: the schema is made on the first write.
-    this.#ready = this.#one("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = '_migrations'") !== undefined;
+    this.#ready = this.#one("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'meta'") !== undefined;
     if (this.#ready) this.#migrate();
   }
 
@@ -205,18 +205,24 @@ export class Store {
     return this.#all<T>(query, ...params)[0];
   }
 
+  /**
+   * The migrations done are a number in `meta` (`schema`, the last one applied): a table of its own would cost
+   * every lead a page. Objects from before kept them in `_migrations`, which their next start folds in here.
+   */
   #migrate(): void {
-    this.#sql.exec('CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY)');
-    const done = this.#one<{ n: number }>('SELECT COALESCE(MAX(id), -1) AS n FROM _migrations')!.n;
-    if (done === -1) {
-      this.#sql.exec(SCHEMA);
-      this.#insertRows('INSERT INTO _migrations (id)', MIGRATIONS.map((_, i) => [i]));
-      return;
-    }
-    for (let i = done + 1; i < MIGRATIONS.length; i++) {
-      this.#sql.exec(MIGRATIONS[i]);
-      this.#sql.exec('INSERT INTO _migrations (id) VALUES (?)', i);
-    }
+    const legacy = this.#one("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = '_migrations'") !== undefined;
+    const done = legacy
+      ? this.#one<{ n: number }>('SELECT COALESCE(MAX(id), -1) AS n FROM _migrations')!.n
+      : this.#ready
+        ? Number(this.#one<{ v: string }>("SELECT v FROM meta WHERE k = 'schema'")?.v ?? -1)
+        : -1;
+    if (done === -1) this.#sql.exec(SCHEMA);
+    else for (let i = done + 1; i < MIGRATIONS.length; i++) this.#sql.exec(MIGRATIONS[i]);
+    if (legacy) this.#sql.exec('DROP TABLE _migrations');
+    const last = String(MIGRATIONS.length - 1);
+    if (!legacy && String(done) === last) return;
+    this.#sql.exec("INSERT INTO meta (k, v) VALUES ('schema', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", last);
+    this.#meta?.set('schema', last);
   }
 
   #write(): void {
@@ -810,7 +816,7 @@ export class Store {
   clearForForward(): void {
     this.#write();
     for (const t of ['events', 'checkpoints', 'levels', 'rollups', 'timers', 'outbox', 'aliases', 'buckets', 'traits', 'accounts', 'slas']) this.#sql.exec(`DELETE FROM ${t}`);
-    this.#sql.exec("DELETE FROM meta WHERE k NOT IN ('forward_to', 'key')");
+    this.#sql.exec("DELETE FROM meta WHERE k NOT IN ('forward_to', 'key', 'schema')");
     this.#meta = null;
     this.#buckets.clear();
     this.#oldest = undefined;
