@@ -1,6 +1,9 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { TEAMS_SPECIFIER, writeTeamsModule } from './scripts/teams-module.js';
 import { startReceiver } from './test/e2e/receiver.js';
 
 // The lead index's schema, applied to the tests' local D1 before the Worker tests run (by the tests that read it).
@@ -21,19 +24,25 @@ const sourceBindings = {
 
 // Notifications go to a real HTTP receiver on loopback (test/e2e/receiver.ts): the Worker tests run with a
 // teams file whose destinations are its boxes, in place of leadlevel.teams.json; email goes to its /email box.
+// It reaches the Worker as a deployment's does, through the `leadlevel-teams` module (scripts/teams-module.js),
+// made for this run in a folder of its own.
 const RECEIVER = await startReceiver();
-const testTeams = readFileSync('./test/worker/teams.fixture.json', 'utf8').replaceAll('RECEIVER', RECEIVER);
+const teamsDir = mkdtempSync(join(tmpdir(), 'leadlevel-test-teams-'));
+process.on('exit', () => rmSync(teamsDir, { recursive: true, force: true }));
+writeFileSync(join(teamsDir, 'leadlevel.teams.json'), readFileSync('./test/worker/teams.fixture.json', 'utf8').replaceAll('RECEIVER', RECEIVER));
+const testTeamsModule = writeTeamsModule(join(teamsDir, 'leadlevel.teams.json'), join(teamsDir, 'teams.js'));
+const testTeams = { name: 'test-teams', enforce: 'pre' as const, resolveId: (id: string) => (id === TEAMS_SPECIFIER ? testTeamsModule : undefined) };
 const notifyBindings = { TEST_RECEIVER: RECEIVER, EMAIL_API_URL: `${RECEIVER}/email/resend`, EMAIL_API_KEY: 'test-only-email-key', NOTIFY_TIMEOUT_MS: '1000', PUBLIC_URL: 'http://collector.test' };
 
 export default defineConfig({
   test: {
     projects: [
       // Pure code (shared/: the contract, the model, the engine) runs in Node, and so do the scripts' checks.
-      { test: { name: 'shared', include: ['test/shared/**/*.test.ts', 'test/scripts/**/*.test.ts'], environment: 'node' } },
+      { plugins: [testTeams], test: { name: 'shared', include: ['test/shared/**/*.test.ts', 'test/scripts/**/*.test.ts'], environment: 'node' } },
       // The Worker and its Durable Objects run inside workerd, configured from wrangler.toml.
       {
         plugins: [
-          { name: 'test-teams', enforce: 'pre', load: (id: string) => (id.endsWith('/leadlevel.teams.json') ? testTeams : undefined) },
+          testTeams,
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {

@@ -9,7 +9,7 @@
  * (goal ≤ 1.5×), and storage per event after a typical year (goal ≤ 300 bytes).
  */
 import { startLocal, type Local } from '../scripts/local-collector.js';
-import { cycle, EVICTION_MS, load, mid, type Run, type Target } from './load.js';
+import { cycle, EVICTION_MS, load, mid, post, type Run, type Target } from './load.js';
 import { median, percentile, report } from './report.js';
 
 const SECRET = { Authorization: 'Bearer sk_dev', 'Content-Type': 'application/json' };
@@ -26,14 +26,6 @@ const PAIRS = Math.max(50, Math.round(SECONDS * 25));
 const PATHS = ['/', '/pricing', '/features', '/docs/api', '/blog/launch', '/customers/acme', '/compare/hubspot'];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-
-async function post(url: string, batch: unknown[]): Promise<number> {
-  const t0 = performance.now();
-  const res = await fetch(`${url}/v1/batch`, { method: 'POST', headers: SECRET, body: JSON.stringify({ batch }) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`batch failed: ${res.status} ${text.slice(0, 300)}`);
-  return performance.now() - t0;
-}
 
 /** A lead's figures from `GET /v1/leads/{id}`; storage per event depends on `storageBytes`, so its absence is an error. */
 async function storage(url: string, id: string): Promise<{ events: number; storageBytes: number }> {

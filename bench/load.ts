@@ -85,3 +85,12 @@ export async function load(target: Target, next: () => string, { seconds = Infin
   run.rps = run.lat.length / ((performance.now() - t0) / 1000);
   return run;
 }
+
+/** One batch with the secret key (a server's send); its round trip in ms. Throws on anything but a 2xx. */
+export async function post(url: string, batch: unknown[]): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/v1/batch`, { method: 'POST', headers: { Authorization: 'Bearer sk_dev', 'Content-Type': 'application/json' }, body: JSON.stringify({ batch }) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`batch failed: ${res.status} ${text.slice(0, 300)}`);
+  return performance.now() - t0;
+}

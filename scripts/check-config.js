@@ -7,18 +7,28 @@ import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DEFAULT_TEAMS_FILE, TEAMS_SPECIFIER, teamsModuleSource } from './teams-module.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
 
-async function checker() {
+async function checker(teamsFile) {
   // Bundled in memory and imported as a data: URL: nothing written, so parallel runs cannot trip over each other.
-  const out = await build({ entryPoints: [join(root, 'worker', 'config.ts')], bundle: true, platform: 'node', format: 'esm', write: false, logLevel: 'warning' });
+  // The teams module (scripts/teams-module.js) is made in memory too, for the file being checked.
+  const teams = {
+    name: 'teams',
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^${TEAMS_SPECIFIER}$`) }, () => ({ path: TEAMS_SPECIFIER, namespace: 'teams' }));
+      b.onLoad({ filter: /.*/, namespace: 'teams' }, () => ({ contents: teamsModuleSource(teamsFile, join(root, 'teams.js')), resolveDir: root, loader: 'js' }));
+    },
+  };
+  const out = await build({ entryPoints: [join(root, 'worker', 'config.ts')], bundle: true, platform: 'node', format: 'esm', write: false, logLevel: 'warning', plugins: [teams] });
   return import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString('base64')}`);
 }
 
 /** Every problem of the three files, as `{ file, path, reason }`; empty when the Worker can serve them. */
 export async function configProblems({ model = process.env.LEADLEVEL_MODEL_FILE, site = process.env.LEADLEVEL_SITE_FILE, teams = process.env.LEADLEVEL_TEAMS_FILE } = {}) {
-  const paths = { model: model ?? join(root, 'leadlevel.model.json'), site: site ?? join(root, 'leadlevel.site.json'), teams: teams ?? join(root, 'leadlevel.teams.json') };
+  // An empty variable is an unset one, as for scripts/teams-module.js.
+  const paths = { model: model || join(root, 'leadlevel.model.json'), site: site || join(root, 'leadlevel.site.json'), teams: teams || DEFAULT_TEAMS_FILE };
   const files = { model: basename(paths.model), site: basename(paths.site), teams: basename(paths.teams) };
   const parsed = {};
   const problems = [];
@@ -31,7 +41,7 @@ export async function configProblems({ model = process.env.LEADLEVEL_MODEL_FILE,
   }
   // A file that is not JSON is fixed first: checking the other against nothing would only add noise.
   if (problems.length) return problems;
-  const { checkConfig } = await checker();
+  const { checkConfig } = await checker(paths.teams);
   return checkConfig(parsed.model, parsed.site, parsed.teams, files);
 }
 
@@ -47,5 +57,6 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
     printProblems(problems);
     process.exit(1);
   }
-  console.log('leadlevel: leadlevel.model.json, leadlevel.site.json and leadlevel.teams.json are valid');
+  const name = (env, file) => (process.env[env] ? basename(process.env[env]) : file);
+  console.log(`leadlevel: ${name('LEADLEVEL_MODEL_FILE', 'leadlevel.model.json')}, ${name('LEADLEVEL_SITE_FILE', 'leadlevel.site.json')} and ${name('LEADLEVEL_TEAMS_FILE', 'leadlevel.teams.json')} are valid`);
 }

@@ -243,6 +243,24 @@ export interface HandedNotification {
   lastError: string | null;
 }
 
+/**
+ * A lead's response SLA for one team (the lead object's `slas` row), as a merge hands it over: the receiver
+ * continues it (worker/lead/sla.ts, `adopt`).
+ */
+export interface SlaRecord {
+  team: string;
+  scoringType: string;
+  level: string;
+  startedAt: number;
+  dueAt: number;
+  state: 'open' | 'met' | 'breached' | 'closed';
+  metAt: number | null;
+  metBy: string | null;
+  note: string | null;
+  breachedAt: number | null;
+  closedAt: number | null;
+}
+
 /** Where a scoring type of the giver stood when it was merged: the receiver notifies only moves beyond it. */
 export interface LevelMark {
   scoringType: string;
@@ -255,7 +273,8 @@ export interface LevelMark {
 export type AbsorbResult =
   /**
    * A page of the giver's history: events up to `lastSeq` (insertion order), its queued notifications up to
-   * outbox row `outboxSeq`; `more` if others follow. `levels`: where the giver stood (first page only).
+   * outbox row `outboxSeq`; `more` if others follow. `levels`: where the giver stood, `slas`: its response
+   * SLAs (first page only).
    */
-  | { accepted: true; events: LeadEvent[]; aliases: string[]; lastSeq: number; more: boolean; notifications?: HandedNotification[]; outboxSeq?: number; levels?: LevelMark[] | null }
+  | { accepted: true; events: LeadEvent[]; aliases: string[]; lastSeq: number; more: boolean; notifications?: HandedNotification[]; outboxSeq?: number; levels?: LevelMark[] | null; slas?: SlaRecord[] }
   | { accepted: false; forwardTo?: string };

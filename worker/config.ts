@@ -6,16 +6,14 @@
  */
 import configuredModel from '../leadlevel.model.json';
 import configuredSite from '../leadlevel.site.json';
-import configuredTeams from '../leadlevel.teams.json';
 import { compileModel, ModelError } from '../shared/compile.js';
 import type { Problem } from '../shared/validate.js';
 import { resolveModel } from './model.js';
-import { shapeOf, validateTeams, type ModelShape } from './notify/teams.js';
+import { configuredTeams, shapeOf, TEAMS_FILE, validateTeams, type ModelShape } from './notify/teams.js';
 import { validateSite } from './site.js';
 
 export const MODEL_FILE = 'leadlevel.model.json';
 export const SITE_FILE = 'leadlevel.site.json';
-export const TEAMS_FILE = 'leadlevel.teams.json';
 const NO_TEAMS = { teams: [], routes: [] };
 
 export interface ConfigProblem extends Problem {

@@ -15,7 +15,8 @@ export interface Received {
   status: number;
 }
 
-export async function startReceiver(): Promise<string> {
+/** `onReceive`: told of each message as it arrives (the notification benchmark times arrivals with it). */
+export async function startReceiver({ onReceive }: { onReceive?: (r: Received) => void } = {}): Promise<string> {
   const logs = new Map<string, Received[]>();
   const modes = new Map<string, { status: number; delayMs: number }>();
   const server = createServer((req, res) => {
@@ -36,8 +37,10 @@ export async function startReceiver(): Promise<string> {
       const mode = modes.get(box) ?? { status: 200, delayMs: 0 };
       // Recorded on arrival, as a receiver that stores first and answers after would.
       const list = logs.get(box) ?? [];
-      list.push({ box, path: req.url ?? '', headers: req.headers, body, status: mode.status });
+      const r = { box, path: req.url ?? '', headers: req.headers, body, status: mode.status };
+      list.push(r);
       logs.set(box, list);
+      onReceive?.(r);
       setTimeout(() => {
         if (!res.destroyed) answer(mode.status, { ok: mode.status < 300 });
       }, mode.delayMs);

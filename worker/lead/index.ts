@@ -29,7 +29,7 @@ import { Reads } from './reads.js';
 import { Retention } from './retention.js';
 import { Scoring } from './scoring.js';
 import { escalationOf, Sla, slaView, type Contact } from './sla.js';
-import { Store } from './store.js';
+import { Store, type SlaRow } from './store.js';
 import { Timers } from './timers.js';
 
 /** The object's RPC surface: the class implements it, callers hold it. */
@@ -122,9 +122,10 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     this.#merge = new Merge(this.#store, this.#timers, {
       key: () => this.#store.meta('key')!,
       giver: (key) => leadStub(this.env, key),
-      absorb: (from, events, aliases, notifications, giverLevels) => this.#absorb(from, events, aliases, notifications, giverLevels),
+      absorb: (from, events, aliases, notifications, giverLevels, giverSlas) => this.#absorb(from, events, aliases, notifications, giverLevels, giverSlas),
       known: () => this.#known(),
       levels: () => this.#scoring.evaluate(Date.now())?.map(({ scoringType, level, levelName, stage, stageName }) => ({ scoringType, level, levelName, stage, stageName })) ?? null,
+      slas: () => this.#store.slas(),
     });
     this.#retention = new Retention(this.#store, this.#scoring, this.#timers, this.#model, Number(env.RAW_RETENTION_DAYS ?? 400) * DAY_MS);
     this.#limit = new RateLimit(this.#store, Number(env.VISITOR_EVENTS_PER_MINUTE ?? 120));
@@ -253,9 +254,10 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
 
   /**
    * One page of a merged lead's history, with the notifications it still owed, committed as one. The team heard
-   * of the giver's place (`giverLevels`) already: only a move beyond both leads' places is news.
+   * of the giver's place (`giverLevels`) already: only a move beyond both leads' places is news. The giver's
+   * SLAs (`giverSlas`) go on here, after this page's own moves have started theirs.
    */
-  #absorb(from: string, events: IngestInput['events'], aliases: string[], notifications: HandedNotification[], giverLevels: LevelMark[] | null): void {
+  #absorb(from: string, events: IngestInput['events'], aliases: string[], notifications: HandedNotification[], giverLevels: LevelMark[] | null, giverSlas: SlaRow[]): void {
     const now = Date.now();
     const before = this.#scoring.exists ? this.#scoring.evaluate(now) : null;
     if (events.length) {
@@ -266,6 +268,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     this.#noteIdentity([from, ...aliases]);
     if (notifications.length) this.#notify.adopt(notifications);
     if (events.length) this.#notify.moved(before, this.#scoring.evaluate(now), now, giverLevels);
+    if (giverSlas.length) this.#sla.adopt(giverSlas);
     this.#index = 'now';
     this.#commitNews(now, [from, ...aliases]);
   }

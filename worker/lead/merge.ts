@@ -15,9 +15,10 @@
  * with the page, and the giver forwards only once none is left that the receiver has not taken. One the giver
  * delivered meanwhile may be sent again by the receiver, under the same id: at least once, as every delivery.
  * The first page also says where the giver stood (its levels and stages), so the receiver notifies only a move
- * beyond both leads' places, not the giver's old news again.
+ * beyond both leads' places, not the giver's old news again, and carries the giver's response SLAs, which go on
+ * at the receiver (sla.ts, `adopt`): an SLA a team owes does not vanish because the lead got a second id.
  */
-import type { AbsorbResult, HandedNotification, LevelMark } from '../../shared/api.js';
+import type { AbsorbResult, HandedNotification, LevelMark, SlaRecord } from '../../shared/api.js';
 import type { KeyKind } from '../../shared/api.js';
 import { mergedMessageId, type LeadEvent } from '../../shared/events.js';
 import { Store } from './store.js';
@@ -48,10 +49,12 @@ export interface Giver {
 export interface MergeHost {
   key(): string;
   giver(key: string): Giver;
-  /** Commits one page of the giver's history into this lead (synchronous: one commit). */
-  absorb(from: string, events: LeadEvent[], aliases: string[], notifications: HandedNotification[], giverLevels: LevelMark[] | null): void;
+  /** Commits one page of the giver's history into this lead (synchronous: one commit); `giverSlas`: the first page's. */
+  absorb(from: string, events: LeadEvent[], aliases: string[], notifications: HandedNotification[], giverLevels: LevelMark[] | null, giverSlas: SlaRecord[]): void;
   /** Where this lead stands now (giver side), for the receiver's notifications. */
   levels(): LevelMark[] | null;
+  /** This lead's response SLAs (giver side), continued by the receiver. */
+  slas(): SlaRecord[];
   /** Whether this lead already carries a known id (userId or email). */
   known(): boolean;
 }
@@ -122,7 +125,8 @@ export class Merge {
     const take = (page: Extract<AbsorbResult, { accepted: true }>, aliases: string[]) => {
       if (page.levels !== undefined) levels = page.levels;
       const notifications = page.notifications ?? [];
-      if (page.events.length || aliases.length || notifications.length) this.host.absorb(from, this.distinct(from, page.events), aliases, notifications, levels);
+      const slas = page.slas ?? [];
+      if (page.events.length || aliases.length || notifications.length || slas.length) this.host.absorb(from, this.distinct(from, page.events), aliases, notifications, levels, slas);
       seq = page.lastSeq;
       outboxSeq = page.outboxSeq ?? outboxSeq;
     };
@@ -155,7 +159,7 @@ export class Merge {
     this.store.setMeta('merging_into', into);
     const first = afterSeq === 0;
     const page = this.#page(afterSeq, first ? this.store.aliasPage('', HANDOVER_ALIASES) : [], outboxAfter);
-    return first && page.accepted ? { ...page, levels: this.host.levels() } : page;
+    return first && page.accepted ? { ...page, levels: this.host.levels(), slas: this.host.slas() } : page;
   }
 
   /** `outboxAfter` undefined: a caller that does not take notifications (an older version mid-deploy). */

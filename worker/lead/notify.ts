@@ -16,7 +16,7 @@ import { disable, isDisabled, recordDelivery, type Delivery } from '../notify/de
 import { fitOf } from '../notify/fit.js';
 import { messageId, profileUrl, TOP_REASONS, type Change, type NotificationBody, type NotificationType, type SlaNews } from '../notify/message.js';
 import { send, targetOf } from '../notify/send.js';
-import { teamById, teamsConfig, teamsFor, type Move, type Team } from '../notify/teams.js';
+import { TEAMS_FILE, teamById, teamsConfig, teamsFor, type Move, type Team } from '../notify/teams.js';
 import { treatmentFor } from '../site.js';
 import type { Outbox } from './outbox.js';
 import type { OutboxRow, SlaRow } from './store.js';
@@ -200,7 +200,7 @@ export class Notify {
       team = undefined;
     }
     const dest = team?.destinations[n.destination];
-    if (!dest) return recordDelivery(db, { ...record, status: 'failed', lastError: `team "${n.team}" has no destination ${n.destination} any more (leadlevel.teams.json changed)` });
+    if (!dest) return recordDelivery(db, { ...record, status: 'failed', lastError: `team "${n.team}" has no destination ${n.destination} any more (${TEAMS_FILE} changed)` });
     record.destinationType = dest.type;
     const disabled = await isDisabled(db, n.team, n.destination, targetOf(dest));
     if (disabled) return recordDelivery(db, { ...record, attempts: row.attempts, status: 'failed', lastError: `not sent: the destination is disabled (${disabled})` });

@@ -10,6 +10,8 @@
  *   commit that records the breach (a team with no `escalateTo` only records it).
  * - Closed, never breached, when the lead falls below the SLA's level before it is due (decay or a penalty):
  *   nobody is expected to call a lead that no longer warrants the call. Moving further up keeps it open.
+ * - Handed over on a merge: the merged lead's SLAs go on at the receiving lead, reconciled with its own per team
+ *   (`reconcile`), so the team still owes the call it owed and the breach still escalates on time.
  *
  * The handler is idempotent: a second run finds the SLA no longer open and only drops its timer.
  */
@@ -85,6 +87,15 @@ export class Sla {
     }
   }
 
+  /** Part of a merge's commit: the merged lead's SLAs go on here, each reconciled with this lead's for its team. */
+  adopt(rows: readonly SlaRow[]): void {
+    for (const theirs of rows) {
+      const mine = this.#cache().get(theirs.team);
+      const kept = mine ? reconcile(mine, theirs, this.host.rank) : theirs;
+      if (kept !== mine) this.#put(kept);
+    }
+  }
+
   #open(): SlaRow[] {
     return [...this.#cache().values()].filter((s) => s.state === 'open');
   }
@@ -127,6 +138,23 @@ export class Sla {
     const current = this.current();
     return { sla: current && slaView(current), slas: [...this.#cache().values()].sort((a, b) => a.startedAt - b.startedAt || a.team.localeCompare(b.team)).map(slaView) };
   }
+}
+
+/**
+ * One team's SLA when two leads that each had one become one lead. The hotter level's SLA is the call the team
+ * owes (a later move up replaces an SLA, as on one lead). At the same level: a met SLA stays met (the lead was
+ * called); otherwise the earlier due instant wins — an SLA already breached stays breached (its escalation went),
+ * an open one keeps the earlier deadline; a closed one only when both are. SLAs of different scoring types: the
+ * later started, as on one lead. Symmetric but for exact ties, where `mine` stays.
+ */
+export function reconcile(mine: SlaRow, theirs: SlaRow, rank: SlaHost['rank']): SlaRow {
+  if (mine.scoringType !== theirs.scoringType) return theirs.startedAt > mine.startedAt ? theirs : mine;
+  const [a, b] = [rank(mine.scoringType, mine.level), rank(theirs.scoringType, theirs.level)];
+  if (a !== b) return b > a ? theirs : mine;
+  const met = [mine, theirs].filter((s) => s.state === 'met').sort((x, y) => x.metAt! - y.metAt!);
+  if (met.length) return met[0];
+  const live = [mine, theirs].filter((s) => s.state !== 'closed').sort((x, y) => x.dueAt - y.dueAt);
+  return live[0] ?? (theirs.closedAt! > mine.closedAt! ? theirs : mine);
 }
 
 export function slaView(s: SlaRow): SlaView {

@@ -7,7 +7,7 @@
  * fold's output, its level history, its outbox rows and its timers land as one or not at all.
  */
 import { compareEvents, parseState, serializeState, type LeadState, type LevelChange, type LevelReason } from '../../shared/engine.js';
-import type { HandedNotification } from '../../shared/api.js';
+import type { HandedNotification, SlaRecord } from '../../shared/api.js';
 import type { LeadEvent } from '../../shared/events.js';
 import type { Hold } from '../../shared/holding.js';
 import type { Checkpoint } from '../../shared/scorer.js';
@@ -143,19 +143,8 @@ export interface OutboxRow extends HandedNotification {
   seq: number;
 }
 
-export interface SlaRow {
-  team: string;
-  scoringType: string;
-  level: string;
-  startedAt: number;
-  dueAt: number;
-  state: 'open' | 'met' | 'breached' | 'closed';
-  metAt: number | null;
-  metBy: string | null;
-  note: string | null;
-  breachedAt: number | null;
-  closedAt: number | null;
-}
+/** A response SLA row (sla.ts); a merge hands these over as they are. */
+export type SlaRow = SlaRecord;
 
 export interface RollupRow {
   day: number;

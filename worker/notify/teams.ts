@@ -1,13 +1,18 @@
 /**
- * Teams and routes (`leadlevel.teams.json`): who is told when a lead moves up into a level or stage. Checked
+ * Teams and routes (`leadlevel.teams.json`, or the file LEADLEVEL_TEAMS_FILE names when the Worker is built:
+ * scripts/teams-module.js): who is told when a lead moves up into a level or stage. Checked
  * with the model and site files (worker/config.ts), since routes name the model's levels, stages and scoring
  * types; every matching route applies, and a team is told once per change however many routes name it.
  */
-import configured from '../../leadlevel.teams.json';
+import configured, { file as configuredFile } from 'leadlevel-teams';
 import type { CompiledModel } from '../../shared/compile.js';
 import { formatProblems, type Problem } from '../../shared/validate.js';
 import type { FitGrade } from '../../shared/model.js';
 import { CLOCK, DEFAULT_BUSINESS_HOURS, slaDue, type BusinessHours, type SlaSpan } from '../../shared/business-time.js';
+
+/** The teams file bundled into this Worker, as parsed JSON (validated before use), and its name. */
+export const configuredTeams: unknown = configured;
+export const TEAMS_FILE: string = configuredFile;
 
 export type Destination = { type: 'webhook'; url: string } | { type: 'slack'; url: string } | { type: 'email'; to: string[] };
 
@@ -193,7 +198,7 @@ function validateSla(sla: unknown, model?: ModelShape): Problem[] {
 
 export class TeamsConfigError extends Error {
   constructor(readonly problems: Problem[]) {
-    super(`invalid leadlevel.teams.json: ${formatProblems(problems)}`);
+    super(`invalid ${TEAMS_FILE}: ${formatProblems(problems)}`);
   }
 }
 

@@ -16,7 +16,7 @@ import { MAX_ID_LENGTH } from '../../shared/limits.js';
 import { FIT_GRADES } from '../../shared/fit.js';
 import { readOptionalJson } from '../body.js';
 import type { Contact } from '../lead/sla.js';
-import { teamsConfig } from '../notify/teams.js';
+import { TEAMS_FILE, teamsConfig } from '../notify/teams.js';
 
 /** A contact's body: optional, and small (a note is for people, not a transcript). */
 const CONTACT_BODY_BYTES = 8_192;
@@ -33,7 +33,7 @@ async function contactOf(req: Request): Promise<Partial<Contact>> {
   for (const k of Object.keys(b)) if (!CONTACT_FIELDS.includes(k)) problems.push({ path: k, reason: `is not a field of a contact (${CONTACT_FIELDS.join(', ')})` });
   if (b.team !== undefined) {
     const ids = teamsConfig().teams.map((t) => t.id);
-    if (typeof b.team !== 'string' || !ids.includes(b.team)) problems.push({ path: 'team', reason: `must be a team of leadlevel.teams.json (${ids.join(', ') || 'it has none'})` });
+    if (typeof b.team !== 'string' || !ids.includes(b.team)) problems.push({ path: 'team', reason: `must be a team of ${TEAMS_FILE} (${ids.join(', ') || 'it has none'})` });
     else contact.team = b.team;
   }
   if (b.at !== undefined) {
@@ -107,7 +107,7 @@ async function queue(c: Context<{ Bindings: Env }>) {
   else for (const f of fits ?? []) if (!(FIT_GRADES as readonly string[]).includes(f)) problems.push({ path: 'fit', reason: `"${f.slice(0, 40)}" is not a fit grade (${FIT_GRADES.join(', ')})` });
   const teams = listOf('team');
   const teamIds = teamsConfig().teams.map((x) => x.id);
-  for (const id of teams ?? []) if (!teamIds.includes(id)) problems.push({ path: 'team', reason: `"${id.slice(0, 40)}" is not a team of leadlevel.teams.json (${teamIds.join(', ') || 'it has none'})` });
+  for (const id of teams ?? []) if (!teamIds.includes(id)) problems.push({ path: 'team', reason: `"${id.slice(0, 40)}" is not a team of ${TEAMS_FILE} (${teamIds.join(', ') || 'it has none'})` });
   const order = (one('order') ?? 'priority') as QueueOrder;
   if (!(order in QUEUE_ORDERS)) problems.push({ path: 'order', reason: `must be one of ${Object.keys(QUEUE_ORDERS).join(', ')}` });
   const limitRaw = one('limit') ?? '50';

@@ -16,7 +16,7 @@ import { leadStub } from '../lead/index.js';
 import { DELIVERY_STATUSES, enable, getDelivery, isDisabled, listDeliveries, type Delivery, type DeliveryStatus } from '../notify/deliveries.js';
 import { messageId, type NotificationBody } from '../notify/message.js';
 import { send, targetOf } from '../notify/send.js';
-import { teamById, teamsConfig } from '../notify/teams.js';
+import { TEAMS_FILE, teamById, teamsConfig } from '../notify/teams.js';
 import { webhookSecret } from '../notify/webhook.js';
 
 type Ctx = Context<{ Bindings: Env }>;
@@ -99,7 +99,7 @@ export const deliveryRoutes = new Hono<{ Bindings: Env }>()
     if (!d) fail(404, 'delivery_not_found', `no delivery "${id}"`);
     // Still in its lead's outbox: a second copy would be sent beside it, and their outcomes overwrite each other.
     if (d.status === 'pending') fail(409, 'delivery_pending', `delivery "${id}" is still queued (attempt ${d.attempts}); it is retried by itself, or can be retried here once it has failed`);
-    if (!teamById(d.team)?.destinations[d.destination]) fail(409, 'destination_gone', `team "${d.team}" has no destination ${d.destination} any more (leadlevel.teams.json changed)`);
+    if (!teamById(d.team)?.destinations[d.destination]) fail(409, 'destination_gone', `team "${d.team}" has no destination ${d.destination} any more (${TEAMS_FILE} changed)`);
     if (!(await leadStub(c.env, d.leadKey).retryDelivery(d))) fail(409, 'lead_gone', 'the lead of this delivery is no longer stored (erased), so it cannot be sent again');
     const now = (await getDelivery(c.env.INDEX, id)) ?? d;
     return c.json({ delivery: show(now) }, now.status === 'delivered' ? 200 : 202);
