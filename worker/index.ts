@@ -16,6 +16,7 @@ import { SiteConfigError } from './site.js';
 import { TeamsConfigError } from './notify/teams.js';
 import { adminRoutes } from './routes/admin.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { insightRoutes } from './routes/insights.js';
 import { leadRoutes, levelRoutes } from './routes/leads.js';
 import { deliveryRoutes, teamRoutes } from './routes/notifications.js';
 import { servePage } from './routes/pages.js';
@@ -93,6 +94,7 @@ app.route('/v1/level', levelRoutes);
 app.route('/v1/deliveries', deliveryRoutes);
 app.route('/v1/teams', teamRoutes);
 app.route('/v1/admin', adminRoutes);
+app.route('/v1/insights', insightRoutes);
 
 app.route('/', sdkRoutes);
 
