@@ -5,14 +5,8 @@
  * the instance is stopped, so the seeding takes seconds instead of 100,000 leads' worth of ingest. Baseline in the same run: `GET /health`, a
  * request that reaches the Worker and touches no storage.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startLocal, type Local } from '../scripts/local-collector.js';
-import { median, percentile, report } from './report.js';
+import { atTwoSizes, execute, SECRET, time } from './local-index.js';
 
-const SECRET = { Authorization: 'Bearer sk_dev' };
 const N = Number(process.env.BENCH_QUEUE ?? 200);
 const LEVELS = ['cold', 'warm', 'engaged', 'hot', 'very_hot'];
 
@@ -27,8 +21,7 @@ function seed(dir: string, from: number, to: number): void {
       1700000000000 + i * 1000, (i * 7919) % 120, (i * 104729) % 200, ((i * 31) % 41) - 20, NULL,
       CASE WHEN i % 50 = 0 THEN 1 ELSE 0 END, 1700000000000 + ((i * 15485863) % 7776000) * 1000, 'b2b-default', 1, 1700000000000, 1
     FROM n`;
-  const r = spawnSync('npx', ['wrangler', 'd1', 'execute', 'leadlevel-index', '--local', '--persist-to', dir, '--command', sql.replace(/\s+/g, ' ')], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`seeding the index failed:\n${r.stdout}\n${r.stderr}`);
+  execute(dir, sql);
 }
 
 const QUERIES: [string, string][] = [
@@ -37,18 +30,6 @@ const QUERIES: [string, string][] = [
   ['q= email prefix', '/v1/leads?q=lead42&limit=50'],
   ['order=recent, contactable', '/v1/leads?order=recent&contactable=true&limit=50'],
 ];
-
-async function time(url: string, path: string, n: number): Promise<number[]> {
-  const lat: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    const res = await fetch(url + path, { headers: SECRET });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${text.slice(0, 200)}`);
-    lat.push(performance.now() - t0);
-  }
-  return lat;
-}
 
 /** Each query, its second page too, against the baseline, alternating. */
 async function measure(url: string): Promise<Map<string, number[]>> {
@@ -70,43 +51,4 @@ async function measure(url: string): Promise<Map<string, number[]>> {
   return out;
 }
 
-/** A local instance on `dir`'s data, seeded with rows `from`…`to` while no instance holds the database. */
-async function restartWith(dir: string, from: number, to: number, previous?: Local): Promise<Local> {
-  if (previous) {
-    previous.stop();
-    await previous.exited;
-    await new Promise((r) => setTimeout(r, 1_000)); // workerd goes after the script that started it
-  }
-  seed(dir, from, to);
-  const local = await startLocal([], {}, dir);
-  await time(local.url, QUERIES[0][1], 20);
-  return local;
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'leadlevel-queue-'));
-let local: Local | undefined;
-try {
-  // The first start applies the index's migrations.
-  local = await startLocal([], {}, dir);
-  local = await restartWith(dir, 1, 1_000, local);
-  const small = await measure(local.url);
-  local = await restartWith(dir, 1_001, 100_000, local);
-  const big = await measure(local.url);
-  const base = median(big.get('GET /health (baseline)')!);
-  const rows: string[][] = [['', 'p50 / p99 at 1,000 (ms)', 'p50 / p99 at 100,000 (ms)', '100,000 : 1,000', ': baseline']];
-  for (const [name, lat] of big) {
-    const s = small.get(name)!;
-    if (!lat.length) continue;
-    // A search with one page at 1,000 rows has no next page to compare there.
-    const at1k = s.length ? `${median(s).toFixed(1)} / ${percentile(s, 99).toFixed(1)}` : '(one page)';
-    rows.push([name, at1k, `${median(lat).toFixed(1)} / ${percentile(lat, 99).toFixed(1)}`, s.length ? (median(lat) / median(s)).toFixed(2) : '', (median(lat) / base).toFixed(2)]);
-  }
-  report(`work queue on the D1 index (GET /v1/leads, secret key, one request at a time, ${N} each, alternating)`, rows);
-} catch (err) {
-  console.error(local?.log().slice(-3000));
-  throw err;
-} finally {
-  local?.stop();
-  await local?.exited;
-  rmSync(dir, { recursive: true, force: true });
-}
+await atTwoSizes('leadlevel-queue-', seed, QUERIES[0][1], measure, `work queue on the D1 index (GET /v1/leads, secret key, one request at a time, ${N} each, alternating)`);

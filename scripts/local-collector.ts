@@ -39,7 +39,8 @@ export async function startLocal(extra: string[] = [], env: Record<string, strin
   const inspector = await freePort();
   const dir = keep ?? mkdtempSync(join(tmpdir(), 'leadlevel-local-'));
   const child = spawn('node', ['scripts/start.js', '--persist-to', dir, '--inspector-port', String(inspector), ...extra], {
-    env: { ...process.env, ...env, PORT: String(port) },
+    // No simulated population unless a caller asks for one (LEADLEVEL_SIMULATE in `env`).
+    env: { ...process.env, LEADLEVEL_SIMULATE: 'off', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

@@ -2,6 +2,8 @@
 // `npm start`: the collector, the SDK at /ll.js and the demo site at /, on local workerd with SQLite-backed
 // Durable Objects. PORT overrides 8787.
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { configProblems, printProblems } from './check-config.js';
 
 // A model or site file the Worker cannot serve stops here, before anything starts (it would answer only 503s).
@@ -30,3 +32,33 @@ const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', port, '--show-in
 const child = spawn('npx', args, { stdio: 'inherit', env: { ...quiet, CI: process.env.CI ?? '' } });
 child.on('exit', (code) => process.exit(code ?? 1));
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+
+// A fresh local deployment gets the simulated population once (scripts/simulate.ts, README "The simulated
+// population"), through the real ingest path, so the insights and the queue show real figures; a marker in the
+// local state keeps restarts from loading it again. LEADLEVEL_SIMULATE=off skips it (the tests' instances do).
+// Only this script calls it: a deployment never does.
+const state = persist >= 0 ? extra[persist + 1] : join('.wrangler', 'state');
+const marker = join(state, 'leadlevel-simulated.json');
+if (process.env.LEADLEVEL_SIMULATE !== 'off' && !existsSync(marker)) {
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const up = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    if (up) break;
+    if (i > 300) {
+      console.error('npm start: the collector did not come up, so the simulated population was not loaded');
+      process.exit(1);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const { loadSimulation } = await import('./simulate-run.js');
+  const seed = Number(process.env.LEADLEVEL_SIMULATE_SEED ?? 1);
+  const leads = Number(process.env.LEADLEVEL_SIMULATE_LEADS ?? 1_000);
+  try {
+    const summary = await loadSimulation({ url, seed, leads, days: 90 });
+    mkdirSync(state, { recursive: true });
+    writeFileSync(marker, JSON.stringify({ loadedAt: new Date().toISOString(), seed, ...summary }, null, 2));
+  } catch (err) {
+    // The collector runs on; the next start tries again (the same message ids: nothing is counted twice).
+    console.error(`npm start: the simulated population was not loaded: ${err?.message ?? err}`);
+  }
+}

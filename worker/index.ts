@@ -10,12 +10,14 @@ import { formatProblems } from '../shared/validate.js';
 import { deployedConfigProblems, formatConfigProblems } from './config.js';
 import type { Env } from './env.js';
 import { fail } from './errors.js';
+import { checkEngagementDrop } from './insights-alert.js';
 import { keyConfig, originOfSomeSite } from './keys.js';
 import { activeModel } from './model.js';
 import { SiteConfigError } from './site.js';
 import { TeamsConfigError } from './notify/teams.js';
 import { adminRoutes } from './routes/admin.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { insightRoutes } from './routes/insights.js';
 import { leadRoutes, levelRoutes } from './routes/leads.js';
 import { deliveryRoutes, teamRoutes } from './routes/notifications.js';
 import { servePage } from './routes/pages.js';
@@ -93,6 +95,7 @@ app.route('/v1/level', levelRoutes);
 app.route('/v1/deliveries', deliveryRoutes);
 app.route('/v1/teams', teamRoutes);
 app.route('/v1/admin', adminRoutes);
+app.route('/v1/insights', insightRoutes);
 
 app.route('/', sdkRoutes);
 
@@ -114,4 +117,14 @@ app.onError((err) => {
   return Response.json({ error: 'internal', message: 'unexpected error; it has been logged' }, { status: 500 });
 });
 
-export default app;
+/**
+ * The Cron Trigger (wrangler.toml `[triggers]`): the engagement-index drop alert. Locally `wrangler dev
+ * --test-scheduled` serves it at /__scheduled; the tests call it directly.
+ */
+async function scheduled(_controller: ScheduledController, env: Env): Promise<void> {
+  if (deployedConfigProblems().length || keyConfig(env).problems.length) return;
+  await checkEngagementDrop(env, Date.now());
+}
+
+// The Hono app itself stays the default export (tests call its `request`), with the Cron Trigger's handler beside `fetch`.
+export default Object.assign(app, { scheduled });

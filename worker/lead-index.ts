@@ -31,10 +31,32 @@ export interface IndexRow {
   slaTeam: string | null;
   slaState: string | null;
   slaDueAt: number | null;
+  /** When the lead was first seen (its first level), and its first touch (worker/lead/attribution.ts). */
+  firstSeenAt?: number | null;
+  source?: string | null;
+  medium?: string | null;
+  campaign?: string | null;
+  referrer?: string | null;
+  /** Its first `Opportunity Created` or `Deal Won`, and its first `Opportunity Created`. */
+  convertedAt?: number | null;
+  opportunityAt?: number | null;
+}
+
+/** One change of the lead's level (the model's first scoring type), oldest first in IndexNews.levels. */
+export interface LevelSpanNews {
+  at: number;
+  from: string;
+  to: string;
+  /** The rank of `to` among the model's levels (0: the lowest). */
+  rank: number;
+  /** The kind of reason (tier, floor, surge, ladder, suppressed, start). */
+  reason: string;
 }
 
 export interface IndexNews {
   upsert?: IndexRow;
+  /** The lead's whole level history, when it may have changed: it replaces the rows the index holds. */
+  levels?: LevelSpanNews[];
   /** Ids merged into this lead: their own rows go. */
   remove?: string[];
 }
@@ -51,29 +73,56 @@ export async function writeIndex(db: D1Database, version: number, news: IndexNew
       db
         .prepare(
           `INSERT INTO leads (key, id, email, user_id, level, level_rank, level_since, engagement_score, lead_score, momentum, stage,
-             do_not_contact, last_activity_at, model, model_version, updated_at, version, fit_grade, fit_score, teams, sla_team, sla_state, sla_due_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+             do_not_contact, last_activity_at, model, model_version, updated_at, version, fit_grade, fit_score, teams, sla_team, sla_state, sla_due_at,
+             first_seen_at, source, medium, campaign, referrer, converted_at, opportunity_at)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)
            ON CONFLICT (key) DO UPDATE SET id = excluded.id, email = excluded.email, user_id = excluded.user_id, level = excluded.level,
              level_rank = excluded.level_rank, level_since = excluded.level_since, engagement_score = excluded.engagement_score,
              lead_score = excluded.lead_score, momentum = excluded.momentum, stage = excluded.stage, do_not_contact = excluded.do_not_contact,
              last_activity_at = excluded.last_activity_at, model = excluded.model, model_version = excluded.model_version,
              updated_at = excluded.updated_at, version = excluded.version, fit_grade = excluded.fit_grade, fit_score = excluded.fit_score,
-             teams = excluded.teams, sla_team = excluded.sla_team, sla_state = excluded.sla_state, sla_due_at = excluded.sla_due_at
+             teams = excluded.teams, sla_team = excluded.sla_team, sla_state = excluded.sla_state, sla_due_at = excluded.sla_due_at,
+             first_seen_at = excluded.first_seen_at, source = excluded.source, medium = excluded.medium, campaign = excluded.campaign,
+             referrer = excluded.referrer, converted_at = excluded.converted_at, opportunity_at = excluded.opportunity_at
            WHERE excluded.version > leads.version`,
         )
-        .bind(r.key, r.id, r.email, r.userId, r.level, r.levelRank, r.levelSince, r.engagementScore, r.leadScore, r.momentum, r.stage, r.doNotContact ? 1 : 0, r.lastActivityAt, r.model, r.modelVersion, r.updatedAt, version, r.fitGrade, r.fitScore, JSON.stringify(r.teams ?? []), r.slaTeam ?? null, r.slaState ?? null, r.slaDueAt ?? null),
+        .bind(r.key, r.id, r.email, r.userId, r.level, r.levelRank, r.levelSince, r.engagementScore, r.leadScore, r.momentum, r.stage, r.doNotContact ? 1 : 0, r.lastActivityAt, r.model, r.modelVersion, r.updatedAt, version, r.fitGrade, r.fitScore, JSON.stringify(r.teams ?? []), r.slaTeam ?? null, r.slaState ?? null, r.slaDueAt ?? null,
+          r.firstSeenAt ?? null, r.source ?? null, r.medium ?? null, r.campaign ?? null, r.referrer ?? null, r.convertedAt ?? null, r.opportunityAt ?? null),
     );
     // The lead's teams as rows (for `team=`), rewritten only when the upsert above took: an older row retried
     // late leaves the newer teams alone.
     const current = '(SELECT version FROM leads WHERE key = ?1) = ?2';
     statements.push(db.prepare(`DELETE FROM lead_teams WHERE lead_key = ?1 AND ${current}`).bind(r.key, version));
     for (const team of r.teams ?? []) statements.push(db.prepare(`INSERT OR IGNORE INTO lead_teams (team, lead_key) SELECT ?3, ?1 WHERE ${current}`).bind(r.key, version, team));
+    if (news.levels) statements.push(...levelStatements(db, r.key, version, news.levels, current));
   }
   for (const key of news.remove ?? []) {
     statements.push(db.prepare('DELETE FROM leads WHERE key = ?1').bind(key));
     statements.push(db.prepare('DELETE FROM lead_teams WHERE lead_key = ?1').bind(key));
+    statements.push(db.prepare('DELETE FROM level_changes WHERE lead_key = ?1').bind(key));
   }
   if (statements.length) await db.batch(statements);
+}
+
+/**
+ * The lead's level history as rows, replacing what the index held for it, under the same condition as its
+ * teams: only when the upsert took. Each row gets its end (the next change's time) and where it went; the
+ * whole list is one bound JSON value, so a long history is still two statements.
+ */
+function levelStatements(db: D1Database, key: string, version: number, levels: readonly LevelSpanNews[], current: string): D1PreparedStatement[] {
+  const sorted = [...levels].sort((a, b) => a.at - b.at);
+  const rows = sorted.map((l, i) => ({ at: l.at, until: sorted[i + 1]?.at ?? null, from: l.from, to: l.to, rank: l.rank, next: sorted[i + 1]?.rank ?? null, reason: l.reason }));
+  return [
+    db.prepare(`DELETE FROM level_changes WHERE lead_key = ?1 AND ${current}`).bind(key, version),
+    db
+      .prepare(
+        `INSERT OR REPLACE INTO level_changes (lead_key, at, until, from_level, to_level, to_rank, next_rank, reason)
+         SELECT ?1, json_extract(j.value, '$.at'), json_extract(j.value, '$.until'), json_extract(j.value, '$.from'), json_extract(j.value, '$.to'),
+           json_extract(j.value, '$.rank'), json_extract(j.value, '$.next'), json_extract(j.value, '$.reason')
+         FROM json_each(?3) AS j WHERE ${current}`,
+      )
+      .bind(key, version, JSON.stringify(rows)),
+  ];
 }
 
 /** Erasure: the rows of these keys go from the index. */
@@ -81,7 +130,11 @@ export async function unindex(db: D1Database, keys: string[]): Promise<void> {
   for (let i = 0; i < keys.length; i += 50) {
     const chunk = keys.slice(i, i + 50);
     const marks = chunk.map(() => '?').join(', ');
-    await db.batch([db.prepare(`DELETE FROM leads WHERE key IN (${marks})`).bind(...chunk), db.prepare(`DELETE FROM lead_teams WHERE lead_key IN (${marks})`).bind(...chunk)]);
+    await db.batch([
+      db.prepare(`DELETE FROM leads WHERE key IN (${marks})`).bind(...chunk),
+      db.prepare(`DELETE FROM lead_teams WHERE lead_key IN (${marks})`).bind(...chunk),
+      db.prepare(`DELETE FROM level_changes WHERE lead_key IN (${marks})`).bind(...chunk),
+    ]);
   }
 }
 

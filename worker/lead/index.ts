@@ -13,9 +13,10 @@ import type { LevelChange, TypeResult } from '../../shared/engine.js';
 import { DAY_MS } from '../../shared/limits.js';
 import { applyDirectory, type DirectoryNews } from '../directory.js';
 import type { Env } from '../env.js';
-import { unindex, writeIndex, type IndexNews, type IndexRow } from '../lead-index.js';
+import { unindex, writeIndex, type IndexNews, type IndexRow, type LevelSpanNews } from '../lead-index.js';
 import { anonKey, idOfKey } from '../identity.js';
 import { activeModel } from '../model.js';
+import { Attribution } from './attribution.js';
 import { Erasure } from './erasure.js';
 import { Merge, type Giver } from './merge.js';
 import { Notify } from './notify.js';
@@ -74,9 +75,12 @@ export const leadStub = (env: Env, key: string) => env.LEAD.getByName(key) as un
 const FORWARD = Symbol('forward');
 /** A lead whose scores moved (and no level) refreshes its index row at most this often. */
 const INDEX_REFRESH_MS = 2_000;
+/** The most level changes a lead's index history carries (the latest; years of a busy lead's history). */
+const MAX_INDEXED_LEVELS = 2_000;
 const mergeNews = (queued: IndexNews, next: IndexNews): IndexNews => {
   const remove = [...new Set([...(queued.remove ?? []), ...(next.remove ?? [])])];
-  return { upsert: next.upsert ?? queued.upsert, ...(remove.length ? { remove } : {}) };
+  const levels = next.levels ?? queued.levels;
+  return { upsert: next.upsert ?? queued.upsert, ...(levels ? { levels } : {}), ...(remove.length ? { remove } : {}) };
 };
 
 export class Lead extends DurableObject<Env> implements LeadRpc {
@@ -93,6 +97,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   readonly #profile: Profile;
   readonly #notify: Notify;
   readonly #sla: Sla;
+  readonly #attribution: Attribution;
   #lock: Promise<unknown> = Promise.resolve();
   /** The alarm sets due times exactly; batches only ever bring them forward. */
   #inAlarm = false;
@@ -147,6 +152,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       },
     });
     this.#profile = new Profile(this.#store);
+    this.#attribution = new Attribution(this.#store);
     this.#notify = new Notify(this.#outbox, this.#model, {
       env,
       key: () => this.#store.meta('key')!,
@@ -234,6 +240,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     // New traits that move the fit reach the queue at once, as a level change does.
     if (fitMoved(c.before[0], c.after[0])) this.#index = 'now';
     this.#profile.note(input.events);
+    this.#attribution.note(input.events);
     this.#noteIdentity(joined);
     if (c.added.length) this.#notify.moved(c.before, c.after, input.receivedAt);
     this.#noteContacts(input.events, c.added);
@@ -263,6 +270,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     if (events.length) {
       this.#scoring.add(events, now);
       this.#profile.note(events);
+      this.#attribution.note(events);
     }
     if (aliases.length) this.#store.addAliases(aliases, true);
     this.#noteIdentity([from, ...aliases]);
@@ -312,20 +320,41 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     if (this.#scoring.exists) this.#register(now, merged);
     if (!this.#index && !merged.length) return;
     const at = this.#index === 'soon' && !merged.length ? now + INDEX_REFRESH_MS : now;
+    // A level change, a new lead, a merge, a rescore or a rebuild may have changed the level history: it goes too.
+    const history = this.#index === 'now' || merged.length > 0;
     this.#index = null;
     const results = this.#scoring.evaluate(now);
     if (!results) return;
-    const news: IndexNews = { upsert: this.#indexRow(results[0], now) };
+    const levels = history ? this.#levelHistory() : undefined;
+    const news: IndexNews = { upsert: this.#indexRow(results[0], now), ...(levels ? { levels } : {}) };
     const key = this.#store.meta('key');
     const removed = merged.filter((k) => k !== key);
     if (removed.length) news.remove = removed;
     this.#outbox.enqueueSnapshot('index', 'lead', news, mergeNews, at);
   }
 
+  /**
+   * The level history of the model's first scoring type, oldest first, as the index keeps it: a lead starts in the
+   * lowest level when first seen (the engine records no change for that), unless its first event moved it at once.
+   */
+  #levelHistory(): LevelSpanNews[] {
+    const t = this.#model.types[0];
+    const changes = this.#store
+      .levels(Number.MAX_SAFE_INTEGER, MAX_INDEXED_LEVELS * this.#model.types.length)
+      .filter((l) => l.scoringType === t.id)
+      .slice(0, MAX_INDEXED_LEVELS)
+      .reverse()
+      .map((l) => ({ at: l.at, from: l.from, to: l.to, rank: t.tierIds.indexOf(l.to), reason: l.reason.kind }));
+    const first = this.#store.state()?.firstSeen;
+    if (typeof first === 'number' && (!changes.length || changes[0].at > first)) changes.unshift({ at: first, from: '', to: t.tierIds[0], rank: 0, reason: 'start' });
+    return changes;
+  }
+
   #indexRow(r: TypeResult, now: number): IndexRow {
     const t = this.#model.types[0];
     const state = this.#store.state()!;
     const sla = this.#sla.current();
+    const { touch, convertedAt, opportunityAt } = this.#attribution.view();
     return {
       key: this.#store.meta('key')!,
       id: this.#reads.publicId(),
@@ -349,6 +378,13 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       slaTeam: sla?.team ?? null,
       slaState: sla?.state ?? null,
       slaDueAt: sla?.dueAt ?? null,
+      firstSeenAt: state.firstSeen ?? null,
+      source: touch?.source ?? 'direct',
+      medium: touch ? touch.medium : 'none',
+      campaign: touch?.campaign ?? null,
+      referrer: touch?.referrer ?? null,
+      convertedAt,
+      opportunityAt,
     };
   }
 

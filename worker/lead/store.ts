@@ -464,6 +464,20 @@ export class Store {
     return this.#oldest;
   }
 
+  /**
+   * For attribution.ts's one-time backfill of a lead stored before it: the earliest stored page view (screens are stored as pages)
+   * and the earliest event of each of these names, as stored events. Read once per lead, then kept in meta.
+   */
+  firstEvents(names: readonly string[]): LeadEvent[] {
+    if (!this.#ready) return [];
+    type R = { message_id: string; ts: number; body: string };
+    const rows = [
+      this.#one<R>("SELECT message_id, ts, body FROM events WHERE body != '' AND json_extract(body, '$.type') = 'page' ORDER BY ts LIMIT 1"),
+      ...names.map((n) => this.#one<R>("SELECT message_id, ts, body FROM events WHERE body != '' AND json_extract(body, '$.event') = ? ORDER BY ts LIMIT 1", n)),
+    ];
+    return rows.filter((r): r is R => !!r).map((r) => ({ ...(JSON.parse(r.body) as LeadEvent), messageId: r.message_id, timestamp: r.ts }));
+  }
+
   /** Compaction: events before `cut` keep their id (for dedupe) and lose their body. */
   archiveBefore(cut: number): void {
     this.#sql.exec("UPDATE events SET body = '' WHERE ts < ? AND body != ''", cut);

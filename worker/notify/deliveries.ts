@@ -62,7 +62,12 @@ const toDelivery = (r: Record_): Delivery => ({
 
 /** Writes a delivery's state as of an attempt (or before one): created on the first, updated after. */
 export async function recordDelivery(db: D1Database, d: Delivery): Promise<void> {
-  await db
+  await deliveryStatement(db, d).run();
+}
+
+/** recordDelivery's statement, for a batch that writes it with something else. */
+export function deliveryStatement(db: D1Database, d: Delivery): D1PreparedStatement {
+  return db
     .prepare(
       `INSERT INTO deliveries (id, lead_key, lead_id, team, destination, destination_type, event, status, attempts, last_status, last_error, payload, created_at, updated_at, delivered_at)
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
@@ -70,8 +75,7 @@ export async function recordDelivery(db: D1Database, d: Delivery): Promise<void>
          last_status = excluded.last_status, last_error = excluded.last_error, payload = excluded.payload, updated_at = excluded.updated_at,
          delivered_at = excluded.delivered_at`,
     )
-    .bind(d.id, d.leadKey, d.leadId, d.team, d.destination, d.destinationType, d.event, d.status, d.attempts, d.lastStatus, d.lastError?.slice(0, 500) ?? null, d.payload, d.createdAt, d.updatedAt, d.deliveredAt)
-    .run();
+    .bind(d.id, d.leadKey, d.leadId, d.team, d.destination, d.destinationType, d.event, d.status, d.attempts, d.lastStatus, d.lastError?.slice(0, 500) ?? null, d.payload, d.createdAt, d.updatedAt, d.deliveredAt);
 }
 
 export async function getDelivery(db: D1Database, id: string): Promise<Delivery | null> {

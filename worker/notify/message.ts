@@ -7,7 +7,7 @@ import type { Reason } from '../../shared/api.js';
 import type { Treatment } from '../site.js';
 import type { Fit } from './fit.js';
 
-export type NotificationType = 'lead.level_changed' | 'lead.stage_changed' | 'lead.sla_breached' | 'test';
+export type NotificationType = 'lead.level_changed' | 'lead.stage_changed' | 'lead.sla_breached' | 'insights.engagement_index_dropped' | 'test';
 
 export interface NotifiedLead {
   id: string;
@@ -21,7 +21,7 @@ export interface NotifiedLead {
 }
 
 export interface Change {
-  kind: 'level' | 'stage' | 'sla' | 'test';
+  kind: 'level' | 'stage' | 'sla' | 'insights' | 'test';
   scoringType: string | null;
   from: string | null;
   to: string | null;
@@ -42,7 +42,24 @@ export interface NotificationBody {
     team: { id: string; name: string };
     /** `lead.sla_breached`: the SLA that was breached, and whose it was (`team` above is the one told). */
     sla?: SlaNews;
+    /** `insights.engagement_index_dropped`: the group whose engagement index fell, and by how much. */
+    insights?: IndexDropNews;
   };
+}
+
+export interface IndexDropNews {
+  by: string;
+  /** The group ("all": every lead). */
+  group: string;
+  /** The index now and a week before, and the change (negative: a fall). */
+  index: number;
+  before: number;
+  change: number;
+  threshold: number;
+  leads: number;
+  engaged: number;
+  /** The insights query that shows it. */
+  url: string | null;
 }
 
 export interface SlaNews {
@@ -66,6 +83,11 @@ export function headline(body: NotificationBody): string {
   const { lead, change } = body.data;
   const who = lead ? lead.email ?? lead.id : 'A test lead';
   if (body.type === 'test') return `Test notification for ${body.data.team.name} from leadlevel`;
+  const drop = body.data.insights;
+  if (drop) {
+    const pct = (v: number) => `${Math.round(v * 1000) / 10}%`;
+    return `Engagement index ${drop.group === 'all' ? 'overall' : `for ${drop.by} ${drop.group}`} fell to ${pct(drop.index)} from ${pct(drop.before)} a week before`;
+  }
   if (body.type === 'lead.sla_breached') {
     const sla = body.data.sla;
     return `SLA breached: ${who} (${lead?.levelName ?? change.to}) was not contacted in time${sla ? ` by ${sla.team.name} (due ${sla.dueAt})` : ''}`;

@@ -51,6 +51,16 @@ export interface TeamsConfig {
    * default: Very Hot 4 h, Hot 24 h, Engaged 3 business days, Warm 5 business days (SPEC), others none.
    */
   sla?: Record<string, SlaSpan | null>;
+  /** Alerts on the insights (worker/insights-alert.ts). */
+  alerts?: Alerts;
+}
+
+export interface Alerts {
+  /**
+   * A week-over-week fall of the engagement index by `threshold` or more (0.1: ten points of the share), overall
+   * or in a group `by` source (or medium, campaign, referrer) with at least `minLeads` leads, tells `team`.
+   */
+  engagementIndexDrop?: { threshold: number; team: string; by?: 'source' | 'medium' | 'campaign' | 'referrer'; minLeads?: number };
 }
 
 /** SPEC's response SLAs, for the levels a teams file does not name. */
@@ -98,7 +108,7 @@ export function validateTeams(raw: unknown, model?: ModelShape): Problem[] {
   if (!isObject(raw)) return [{ path: '(file)', reason: `must be a JSON object with teams and routes (got ${show(raw)})` }];
   const problems: Problem[] = [];
   const { teams, routes } = raw;
-  for (const k of Object.keys(raw)) if (!['teams', 'routes', 'sla', '$comment'].includes(k)) problems.push({ path: k, reason: 'is not a field of a teams file (teams, routes, sla)' });
+  for (const k of Object.keys(raw)) if (!['teams', 'routes', 'sla', 'alerts', '$comment'].includes(k)) problems.push({ path: k, reason: 'is not a field of a teams file (teams, routes, sla, alerts)' });
   problems.push(...validateSla(raw.sla, model));
   if (!Array.isArray(teams)) return [...problems, { path: 'teams', reason: 'must be a list of { id, name, destinations }' }];
   if (routes !== undefined && !Array.isArray(routes)) return [...problems, { path: 'routes', reason: 'must be a list of { when, team }' }];
@@ -133,6 +143,7 @@ export function validateTeams(raw: unknown, model?: ModelShape): Problem[] {
       problems.push({ path: `teams[${i}].escalateTo`, reason: `no team ${show(t.escalateTo)} (teams: ${[...ids].join(', ') || 'none'})` });
     }
   });
+  problems.push(...validateAlerts(raw.alerts, ids));
   (routes ?? []).forEach((r: unknown, i: number) => {
     const at = `routes[${i}]`;
     if (!isObject(r) || !isObject(r.when)) return problems.push({ path: at, reason: 'must be { "when": { level?, fit?, stage?, scoringType? }, "team" }' });
@@ -161,6 +172,25 @@ export function validateTeams(raw: unknown, model?: ModelShape): Problem[] {
     }
     if (w.fit !== undefined) for (const g of list(w.fit)) if (!GRADES.includes(g as string)) problems.push({ path: `${at}.when.fit`, reason: `${show(g)} is not a fit grade (A, B, C, D, or none: no fit grade)` });
   });
+  return problems;
+}
+
+const GROUPINGS = ['source', 'medium', 'campaign', 'referrer'];
+
+function validateAlerts(alerts: unknown, teams: Set<string>): Problem[] {
+  if (alerts === undefined) return [];
+  if (!isObject(alerts)) return [{ path: 'alerts', reason: 'must be { "engagementIndexDrop": { "threshold": 0.1, "team": "marketing" } }' }];
+  const problems: Problem[] = [];
+  for (const k of Object.keys(alerts)) if (k !== 'engagementIndexDrop') problems.push({ path: `alerts.${k}`, reason: 'is not an alert (engagementIndexDrop)' });
+  const a = alerts.engagementIndexDrop;
+  if (a === undefined) return problems;
+  const at = 'alerts.engagementIndexDrop';
+  if (!isObject(a)) return [...problems, { path: at, reason: 'must be { "threshold": 0.1, "team": "marketing", "by"?: "source", "minLeads"?: 20 }' }];
+  for (const k of Object.keys(a)) if (!['threshold', 'team', 'by', 'minLeads'].includes(k)) problems.push({ path: `${at}.${k}`, reason: 'is not a field of the alert (threshold, team, by, minLeads)' });
+  if (typeof a.threshold !== 'number' || !(a.threshold > 0 && a.threshold <= 1)) problems.push({ path: `${at}.threshold`, reason: `must be a fall of the index's share above 0 and at most 1 (0.1: ten points; got ${show(a.threshold)})` });
+  if (typeof a.team !== 'string' || !teams.has(a.team)) problems.push({ path: `${at}.team`, reason: `no team ${show(a.team)} (teams: ${[...teams].join(', ') || 'none'})` });
+  if (a.by !== undefined && !GROUPINGS.includes(a.by as string)) problems.push({ path: `${at}.by`, reason: `must be one of ${GROUPINGS.join(', ')} (got ${show(a.by)})` });
+  if (a.minLeads !== undefined && !(Number.isInteger(a.minLeads) && (a.minLeads as number) >= 1 && (a.minLeads as number) <= 1_000_000)) problems.push({ path: `${at}.minLeads`, reason: `must be a whole number of leads from 1 to 1,000,000 (got ${show(a.minLeads)})` });
   return problems;
 }
 
@@ -208,8 +238,8 @@ export function teamsConfig(): TeamsConfig {
   if (loaded) return loaded;
   const problems = validateTeams(configured);
   if (problems.length) throw new TeamsConfigError(problems);
-  const { teams, routes = [], sla } = configured as unknown as Partial<TeamsConfig>;
-  return (loaded = { teams: teams ?? [], routes, ...(sla ? { sla } : {}) });
+  const { teams, routes = [], sla, alerts } = configured as unknown as Partial<TeamsConfig>;
+  return (loaded = { teams: teams ?? [], routes, ...(sla ? { sla } : {}), ...(alerts ? { alerts } : {}) });
 }
 
 /** The response SLA a level has (the file's, else the default); null: none. */

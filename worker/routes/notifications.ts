@@ -18,6 +18,7 @@ import { messageId, type NotificationBody } from '../notify/message.js';
 import { send, targetOf } from '../notify/send.js';
 import { TEAMS_FILE, teamById, teamsConfig } from '../notify/teams.js';
 import { webhookSecret } from '../notify/webhook.js';
+import { attempt, INSIGHTS_KEY } from '../insights-alert.js';
 
 type Ctx = Context<{ Bindings: Env }>;
 
@@ -100,7 +101,9 @@ export const deliveryRoutes = new Hono<{ Bindings: Env }>()
     // Still in its lead's outbox: a second copy would be sent beside it, and their outcomes overwrite each other.
     if (d.status === 'pending') fail(409, 'delivery_pending', `delivery "${id}" is still queued (attempt ${d.attempts}); it is retried by itself, or can be retried here once it has failed`);
     if (!teamById(d.team)?.destinations[d.destination]) fail(409, 'destination_gone', `team "${d.team}" has no destination ${d.destination} any more (${TEAMS_FILE} changed)`);
-    if (!(await leadStub(c.env, d.leadKey).retryDelivery(d))) fail(409, 'lead_gone', 'the lead of this delivery is no longer stored (erased), so it cannot be sent again');
+    // An insights alert has no lead: it is sent again from here, with its message id.
+    if (d.leadKey === INSIGHTS_KEY) await attempt(c.env, { ...d, status: 'pending' });
+    else if (!(await leadStub(c.env, d.leadKey).retryDelivery(d))) fail(409, 'lead_gone', 'the lead of this delivery is no longer stored (erased), so it cannot be sent again');
     const now = (await getDelivery(c.env.INDEX, id)) ?? d;
     return c.json({ delivery: show(now) }, now.status === 'delivered' ? 200 : 202);
   });
