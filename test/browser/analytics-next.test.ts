@@ -268,7 +268,10 @@ describe('@segment/analytics-next in Chromium', () => {
       await storedExactlyOnce(aid, ids);
       await page.waitForTimeout(1_000); // anything sent again has arrived by now: still once each
       await storedExactlyOnce(aid, ids);
-      expect(failed.filter((f) => !f.includes('ERR_ABORTED'))).toEqual([]);
+      // Requests cut off by the navigation end as ERR_ABORTED, or ERR_FAILED when Chromium tears the page down
+      // mid-request under load (standard mode: their events were kept and sent again, stored once above).
+      const cut = mode === 'standard' ? /ERR_ABORTED|ERR_FAILED/ : /ERR_ABORTED/;
+      expect(failed.filter((f) => !cut.test(f))).toEqual([]);
       onlyLoopback(requests);
       await page.context().close();
     });
