@@ -172,8 +172,9 @@ export class Store {
   constructor(readonly storage: DurableObjectStorage) {
     this.#sql = storage.sql;
     // Reading an id nobody wrote must not create storage: the schema is made on the first write.
-    this.#ready = this.#one("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'meta'") !== undefined;
-    if (this.#ready) this.#migrate();
+    const tables = new Set(this.#all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('meta', '_migrations')").map((r) => r.name));
+    this.#ready = tables.has('meta');
+    if (this.#ready) this.#migrate(tables.has('_migrations'));
   }
 
   /** Whether anything was ever written here. */
@@ -198,15 +199,14 @@ export class Store {
    * The migrations done are a number in `meta` (`schema`, the last one applied): a table of its own would cost
    * every lead a page. Objects from before kept them in `_migrations`, which their next start folds in here.
    */
-  #migrate(): void {
-    const legacy = this.#one("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = '_migrations'") !== undefined;
-    const done = legacy
-      ? this.#one<{ n: number }>('SELECT COALESCE(MAX(id), -1) AS n FROM _migrations')!.n
-      : this.#ready
-        ? Number(this.#one<{ v: string }>("SELECT v FROM meta WHERE k = 'schema'")?.v ?? -1)
-        : -1;
+  #migrate(legacy = false): void {
+    // The number comes with the meta cache, which nearly every call reads next anyway.
+    const done = legacy ? this.#one<{ n: number }>('SELECT COALESCE(MAX(id), -1) AS n FROM _migrations')!.n : Number(this.meta('schema') ?? -1);
     if (done === -1) this.#sql.exec(SCHEMA);
-    else for (let i = done + 1; i < MIGRATIONS.length; i++) this.#sql.exec(MIGRATIONS[i]);
+    else {
+      for (let i = done + 1; i < MIGRATIONS.length; i++) this.#sql.exec(MIGRATIONS[i]);
+      if (done < MIGRATIONS.length - 1) this.#meta = null; // read before the migrations changed its table
+    }
     if (legacy) this.#sql.exec('DROP TABLE _migrations');
     const last = String(MIGRATIONS.length - 1);
     if (!legacy && String(done) === last) return;
