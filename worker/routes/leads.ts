@@ -11,6 +11,7 @@ import { anonKey, candidateKeys, idOfKey } from '../identity.js';
 import { DAY_MS } from '../../shared/limits.js';
 import type { EventCursor, EventsPage } from '../../shared/api.js';
 import { activeModel } from '../model.js';
+import { experienceOf } from '../experience.js';
 import { contentFor, treatmentFor } from '../site.js';
 import { MAX_ID_LENGTH } from '../../shared/limits.js';
 import { FIT_GRADES } from '../../shared/fit.js';
@@ -241,7 +242,10 @@ export const levelRoutes = new Hono<{ Bindings: Env }>().get('/', async (c) => {
   const lead = await stub.level();
   const t = activeModel().types[0];
   const level = lead?.level ?? t.tierIds[0];
-  const body: Record<string, unknown> = { known: !!lead, level, levelName: lead?.levelName ?? t.tierNames[0], content: contentFor(level) };
+  // `show`: the level whose content the visitor gets (their own, or the lowest when held out: worker/experience.ts).
+  const experience = await experienceOf(c.env, lead ? anonymousId : undefined, level);
+  const body: Record<string, unknown> = { known: !!lead, level, levelName: lead?.levelName ?? t.tierNames[0], show: experience.show, content: contentFor(experience.show) };
+  if (experience.holdout) body.holdout = true;
   if (c.req.query('explain') === '1' && c.env.DEMO_MODE === 'true' && c.env.ENVIRONMENT === 'development' && lead) {
     const view = await stub.view();
     if (view) Object.assign(body, { engagementScore: view.engagementScore, leadScore: view.leadScore, reasons: view.reasons, treatment: treatmentFor(level) });
