@@ -203,15 +203,17 @@ export const leadRoutes = new Hono<{ Bindings: Env }>()
       // Everything kept about the lead: its read (scores, reasons, history), every event with its points and
       // reasons, the ids merged into it and the news still queued about it.
       const events: unknown[] = [];
+      const ledger: unknown[] = [];
       let cursor: EventCursor | null = null;
       do {
         const page: EventsPage | null = await stub.events(500, cursor);
         if (!page) break;
         events.push(...page.events);
+        ledger.push(...(page.ledger ?? []));
         cursor = page.next;
       } while (cursor);
       const extras = await stub.exportExtras();
-      return c.json({ exportedAt: new Date().toISOString(), lead: view, events, ...extras });
+      return c.json({ exportedAt: new Date().toISOString(), lead: view, events, ledger, ...extras });
     }
     notFound(id);
   })
@@ -224,7 +226,7 @@ export const leadRoutes = new Hono<{ Bindings: Env }>()
     const cursor = cursorRaw ? decodeCursor(cursorRaw) : null;
     for (const key of candidateKeys(id)) {
       const page = await leadStub(c.env, key).events(limit, cursor);
-      if (page) return c.json({ events: page.events, nextCursor: page.next ? encodeCursor(page.next) : null });
+      if (page) return c.json({ events: page.events, nextCursor: page.next ? encodeCursor(page.next) : null, ...(page.ledger && { ledger: page.ledger }) });
     }
     notFound(id);
   });
