@@ -233,7 +233,7 @@ export const leadRoutes = new Hono<{ Bindings: Env }>()
 
 /**
  * `GET /v1/level?anonymousId=…`: the visitor's own level and the content for it, for the browser (a site key is
- * enough). In demo mode (never in production) `explain=1` adds the scores and reasons, for the demo badge.
+ * enough). In demo mode (never in production) `explain=1` adds the scores, reasons and ledger, for the demo badge.
  */
 export const levelRoutes = new Hono<{ Bindings: Env }>().get('/', async (c) => {
   authenticate(c);
@@ -246,7 +246,7 @@ export const levelRoutes = new Hono<{ Bindings: Env }>().get('/', async (c) => {
   const body: Record<string, unknown> = { known: !!lead, level, levelName: lead?.levelName ?? t.tierNames[0], content: contentFor(level) };
   if (c.req.query('explain') === '1' && c.env.DEMO_MODE === 'true' && c.env.ENVIRONMENT === 'development' && lead) {
     const view = await stub.view();
-    if (view) Object.assign(body, { engagementScore: view.engagementScore, leadScore: view.leadScore, reasons: view.reasons, treatment: treatmentFor(level) });
+    if (view) Object.assign(body, { engagementScore: view.engagementScore, leadScore: view.leadScore, reasons: view.reasons, ledger: view.ledger, treatment: treatmentFor(level) });
   }
   return c.json(body);
 });
