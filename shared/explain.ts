@@ -106,3 +106,9 @@ export function explainOpening(before: number, points: number, inWindow: boolean
     ? `Before ${iso(before)}: ${signed(points)} still inside the engagement window (each event is in the events listing)`
     : `Before ${iso(before)}: ${signed(points)} in the lead score only (older rule points, penalties; each event is in the events listing)`;
 }
+
+/** Older entries a lead read sums up instead of listing (the events listing has each). */
+export function explainEarlier(entries: number, until: number, points: number, counts: 'both' | 'lead' | 'engagement'): string {
+  const toward = counts === 'both' ? 'to both scores' : 'to the lead score only';
+  return `${entries} earlier entries, up to ${iso(until)}: ${signed(points)} ${toward} (each is in the events listing)`;
+}

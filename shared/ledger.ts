@@ -17,7 +17,7 @@
 import type { CompiledModel, CompiledType } from './compile.js';
 import { cloneState, evaluate, fold, type FoldOutput, type LedgerEntry, type LeadState, type TypeResult } from './engine.js';
 import type { LeadEvent } from './events.js';
-import { explainAbsence, explainClamp, explainExpiry, explainHeld, explainOpening, explainPenalty, explainRelease, explainRulePoints } from './explain.js';
+import { explainAbsence, explainClamp, explainEarlier, explainExpiry, explainHeld, explainOpening, explainPenalty, explainRelease, explainRulePoints } from './explain.js';
 
 export type LedgerKind = 'opening' | 'rule' | 'cap' | 'penalty' | 'absence' | 'expiry' | 'held' | 'release' | 'clamp';
 
@@ -146,4 +146,19 @@ export function ledgerOf(model: CompiledModel, start: LeadState, events: Iterabl
   // Stable: entries of one instant keep the order they were made in (an event's rules, then what followed).
   entries.sort((a, b) => a.at - b.at);
   return { entries, results };
+}
+
+/**
+ * At most `n` entries of one scoring type's ledger (time order), the older ones summed into opening entries at
+ * the time of the newest of them: what they add to both scores, and what to the lead score only. The sums stay.
+ */
+export function newestEntries(entries: LedgerItem[], n: number): LedgerItem[] {
+  if (entries.length <= n) return entries;
+  const older = entries.slice(0, entries.length - n + 2);
+  const at = older[older.length - 1].at;
+  const engagement = older.reduce((s, x) => s + engagementPart(x), 0);
+  const lead = older.reduce((s, x) => s + leadPart(x), 0);
+  const { scoringType } = entries[0];
+  const balance = (points: number, counts: LedgerCounts): LedgerItem => ({ scoringType, kind: 'opening', at, points, counts, reason: explainEarlier(older.length, at, points, counts) });
+  return [balance(engagement, 'both'), balance(lead - engagement, 'lead'), ...entries.slice(older.length)];
 }

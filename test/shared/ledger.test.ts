@@ -8,7 +8,7 @@ import { compileModel, type CompiledModel } from '../../shared/compile.js';
 import { cloneState, compareEvents, initState, isInOrder, rebaseState, type LeadState } from '../../shared/engine.js';
 import type { LeadEvent } from '../../shared/events.js';
 import { holdsOf, isHuman } from '../../shared/holding.js';
-import { engagementPart, leadPart, ledgerOf, type LedgerEvent, type LedgerItem } from '../../shared/ledger.js';
+import { engagementPart, leadPart, ledgerOf, newestEntries, type LedgerEvent, type LedgerItem } from '../../shared/ledger.js';
 import { b2bDefault } from '../../shared/models/b2b-default.js';
 import { b2bThreeTier } from '../../shared/models/b2b-three-tier.js';
 import { MemoryLog, Scorer } from '../../shared/scorer.js';
@@ -205,5 +205,20 @@ describe('each kind of entry, with its points', () => {
       ['lead', -2],
     ]);
     expect(sums(entries, 'engagement')).toEqual({ leadScore: 10, engagementScore: 12 });
+  });
+
+  it('a long ledger shown as its newest entries keeps its sums: the older ones become a balance', () => {
+    const events = Array.from({ length: 120 }, (_, i) => (i % 7 === 6 ? track(at(i), 'Unsubscribed') : form(at(i), 'content_download')));
+    const { entries } = read(events, at(130));
+    const mine = entries.filter((x) => x.scoringType === 'engagement');
+    const shown = newestEntries(mine, 20);
+    expect(shown).toHaveLength(20);
+    expect(shown.slice(0, 2).map((x) => [x.kind, x.counts])).toEqual([
+      ['opening', 'both'],
+      ['opening', 'lead'],
+    ]);
+    expect(shown.slice(2)).toEqual(mine.slice(-18));
+    expect(sums(shown, 'engagement')).toEqual(sums(mine, 'engagement'));
+    expect(newestEntries(mine, mine.length)).toBe(mine);
   });
 });

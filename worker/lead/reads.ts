@@ -6,7 +6,7 @@
 import type { EventCursor, EventReason, EventView, EventsPage, HeldCounts, HeldView, LeadView, LedgerLine, LevelSummary, Reason, TypeView } from '../../shared/api.js';
 import type { CompiledModel } from '../../shared/compile.js';
 import { cloneState, compareEvents, isInOrder, type LeadState, type TypeResult } from '../../shared/engine.js';
-import { ledgerOf, type Ledger, type LedgerItem } from '../../shared/ledger.js';
+import { ledgerOf, newestEntries, type Ledger, type LedgerItem } from '../../shared/ledger.js';
 import { sentMessageId } from '../../shared/events.js';
 import { explainCarried, explainLevel, explainRule } from '../../shared/explain.js';
 import type { Scorer } from '../../shared/scorer.js';
@@ -32,6 +32,9 @@ function* mergeSorted(a: Iterable<StoredEvent>, b: StoredEvent[], keep: (e: Stor
 
 /** Anonymous ids listed in a lead read; the total is given beside them. */
 const LISTED_ANONYMOUS_IDS = 50;
+
+/** Ledger entries listed in a lead read per scoring type; older ones are summed into a balance (the events listing itemizes them). */
+const LISTED_LEDGER_ENTRIES = 500;
 
 export class Reads {
   constructor(
@@ -113,7 +116,7 @@ export class Reads {
       nextLevelChangeAt: iso(r.nextLevelChangeAt),
       reasons: [t ? explainLevel(t, r.level, r.reason, r.levelSince, r.engagementScore) : { kind: r.reason.kind, text: r.levelName }, ...points],
     };
-    if (ledger) view.ledger = ledger.filter((x) => x.scoringType === r.scoringType).map(line);
+    if (ledger) view.ledger = newestEntries(ledger.filter((x) => x.scoringType === r.scoringType), LISTED_LEDGER_ENTRIES).map(line);
     return view;
   }
 
