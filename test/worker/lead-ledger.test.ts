@@ -4,12 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { LedgerLine } from '../../shared/api.js';
-import { DAY, SECRET, call, iso, readLead, serverBatch, uid } from './helpers.js';
+import { DAY, iso, ledgerSum as sum, listedLedger, readLead, serverBatch, uid } from './helpers.js';
 
 const MIN = 60_000;
 const SCANNER = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 
-const sum = (lines: LedgerLine[], score: 'lead' | 'engagement') => lines.reduce((s, x) => s + (x.counts === 'both' || x.counts === score ? x.points : 0), 0);
 /** An entry's identity; a clamp is dated at the instant read, which differs between two reads. */
 const key = (x: LedgerLine) => `${x.kind} ${x.points} ${x.counts} ${x.kind === 'clamp' ? 'now' : x.at} ${x.messageId ?? ''}`;
 
@@ -47,16 +46,7 @@ describe('the ledger of a lead read and of its events listing', () => {
     expect(lead.scoringTypes[0].ledger).toEqual(ledger);
 
     // Page by page, one event a page: every entry is on exactly one page, and together they are the lead's.
-    const all: LedgerLine[] = [];
-    let cursor: string | null = null;
-    let pages = 0;
-    do {
-      const q: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
-      const page = await (await call(`/v1/leads/${encodeURIComponent(user)}/events?limit=1${q}`, { headers: { Authorization: SECRET } })).json<any>();
-      all.push(...page.ledger, ...page.events.flatMap((e: any) => e.ledger));
-      cursor = page.nextCursor;
-      pages++;
-    } while (cursor);
+    const { entries: all, pages } = await listedLedger(user);
     expect(pages).toBe(4);
     expect([sum(all, 'lead'), sum(all, 'engagement')]).toEqual([0, 0]);
     expect(all.map(key).sort()).toEqual(ledger.map(key).sort());
