@@ -37,6 +37,8 @@ export interface LedgerItem extends Pick<LedgerEntry, 'messageId' | 'rule' | 'ru
   points: number;
   counts: LedgerCounts;
   reason: string;
+  /** Rule and cap entries of an event whose time was corrected (clamped, future): what was done, as the event says. */
+  timeNote?: string;
 }
 
 /** An event as the ledger reads it: held back as a machine's, released at `releasedAt` or still held (null). */
@@ -82,7 +84,7 @@ export function ledgerOf(model: CompiledModel, start: LeadState, events: Iterabl
     });
   }
 
-  const note = (x: LedgerEntry) => {
+  const note = (x: LedgerEntry, e?: LeadEvent) => {
     const i = model.types.findIndex((t) => t.id === x.scoringType);
     const t = model.types[i];
     if (x.kind === 'rule') {
@@ -104,6 +106,7 @@ export function ledgerOf(model: CompiledModel, start: LeadState, events: Iterabl
         inWindow: model.days.day(x.at) >= windowStart(model, t, now),
       };
       if (x.clippedBy) item.clippedBy = x.clippedBy;
+      if (e?.timeNote) [item.timeNote, item.reason] = [e.timeNote, `${item.reason} (${e.timeNote})`];
       entries.push(item);
     } else if (x.kind === 'inactivity') {
       entries.push({ scoringType: t.id, kind: 'penalty', at: x.at, points: x.points, counts: 'lead', reason: explainPenalty(x.days!, x.points) });
@@ -120,7 +123,7 @@ export function ledgerOf(model: CompiledModel, start: LeadState, events: Iterabl
     const released = e.held && e.held.releasedAt !== null && e.held.releasedAt <= now ? e.held.releasedAt : null;
     if (e.held) both('held', e.timestamp, e, explainHeld(e.held.reason));
     if (e.held && released === null) continue;
-    for (const x of fold(model, state, e).ledger) note(x);
+    for (const x of fold(model, state, e).ledger) note(x, x.messageId === e.messageId ? e : undefined);
     if (released !== null) both('release', Math.max(released, e.timestamp), e, explainRelease(e.timestamp));
   }
   // What fell due after the last event (penalties, absences), up to `now`.

@@ -134,6 +134,12 @@ describe('each kind of entry, with its points', () => {
     ]);
   });
 
+  it('rule: an event whose time was clamped says so', () => {
+    const e = { ...page(at(0), '/pricing'), timeNote: 'timestamp 2026-01-01T00:00:00.000Z is older than 7 days; a site key may not backfill, clamped' };
+    const [entry] = kinds(read([e], at(1)).entries, 'rule');
+    expect(entry).toMatchObject({ points: 10, timeNote: e.timeNote, reason: `Pricing visit: +10 (${e.timeNote})` });
+  });
+
   it('cap: what a capped rule actually gave, and that the cap held the rest', () => {
     const views = Array.from({ length: 6 }, (_, i) => page(at(0, 9, i), '/features'));
     const { entries, results } = read(views, at(0, 12));
