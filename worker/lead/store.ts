@@ -332,7 +332,8 @@ export class Store {
   /**
    * Events in engine order (time, then id) strictly after (t, id), up to time `until`, read a page at a time
    * so a long history is never in memory at once. Archived rows (no body) are before every checkpoint and
-   * never returned, nor are held ones (holding.ts): they earn nothing until released.
+   * never returned, nor are held ones (holding.ts): they earn nothing until released. Released ones carry their
+   * hold (the ledger shows when they were released).
    */
   *eventsAfter(t: number, id: string, until = Infinity, page = 500): Generator<StoredEvent> {
     let at = Number.isFinite(t) ? t : Number.MIN_SAFE_INTEGER;
@@ -341,13 +342,13 @@ export class Store {
     // A late event's refold usually stops a day later, where it rejoins the old fold: the first page is small,
     // later ones grow to `page`; bodies are parsed only as events are taken.
     let size = Math.min(page, 64);
-    type Row = { message_id: string; ts: number; received_at: number; body: string; seq: number };
+    type Row = EventRow;
     const order = (a: Row, b: Row) => compareEvents({ timestamp: a.ts, messageId: a.message_id } as LeadEvent, { timestamp: b.ts, messageId: b.message_id } as LeadEvent);
     const later = (r: Row) => r.ts > at || r.message_id > after;
     for (;;) {
       // Ordered in JS by the engine's own comparison below; SQLite orders ts first so pages do not overlap.
       const read = this.#all<Row>(
-        `SELECT rowid AS seq, message_id, ts, received_at, body FROM events
+        `SELECT rowid AS seq, message_id, ts, received_at, body, held, released_at FROM events
           WHERE ts >= ? AND ts <= ? AND ${SCORABLE} ORDER BY ts, message_id LIMIT ?`,
         at, end, size + 1,
       );
@@ -364,7 +365,7 @@ export class Store {
       for (const r of ready) yield Store.#event(r);
       if (!ready.length) {
         // A page's worth of events at one instant: take the whole instant at once.
-        const same = this.#all<Row>(`SELECT rowid AS seq, message_id, ts, received_at, body FROM events WHERE ts = ? AND ${SCORABLE}`, lastTs).filter(later).sort(order);
+        const same = this.#all<Row>(`SELECT rowid AS seq, message_id, ts, received_at, body, held, released_at FROM events WHERE ts = ? AND ${SCORABLE}`, lastTs).filter(later).sort(order);
         for (const r of same) yield Store.#event(r);
         at = lastTs;
         after = '\uffff';
