@@ -7,7 +7,7 @@
  * session, the level and its timers — so its size, and the cost of a fold, do not grow with the event count.
  * `score` (full recomputation) and `Scorer` (incremental, with checkpoints for late events) are both built on it.
  */
-import { eventPath, type LeadEvent } from './events.js';
+import { EXPERIENCE_VIEWED, eventPath, type LeadEvent } from './events.js';
 import type { CompiledModel, CompiledType } from './compile.js';
 import { cloneFitState, emptyFitState, fitOfState, FIT_GRADES, noteFitTraits, regrade, type FitResult, type FitState } from './fit.js';
 
@@ -499,6 +499,13 @@ export function fold(model: CompiledModel, state: LeadState, e: LeadEvent): Fold
   }
   const out: FoldOutput = { ledger: [], changes: [] };
   const at = e.timestamp;
+  if (e.type === 'track' && e.event === EXPERIENCE_VIEWED) {
+    // A record of what the edge showed the visitor (worker/experience.ts), not something they did: it earns
+    // nothing, matches no rule, starts no session; only the clock moves past it.
+    state.clock = at;
+    state.lastId = e.messageId;
+    return out;
+  }
   if (state.firstSeen === null) {
     state.firstSeen = at;
     for (const ts of state.types) {

@@ -1,11 +1,15 @@
 /**
- * Who is in the personalization holdout (worker/experience.ts): the first 32 bits of SHA-256 over the visitor's
- * anonymous id, as a fraction of 2³², below the share. Stable (the same visitor stays in its group on every page,
- * every edge and every test that needs one), uniform, and nested (a visitor held out at 10 % is held out at 20 %
- * too). Not a secret: knowing your own group changes nothing, since a browser cannot record an experience.
+ * Who is in the personalization holdout (worker/experience.ts): HMAC-SHA256 of the visitor's anonymous id under
+ * the deployment's HOLDOUT_SECRET, its first 32 bits as a fraction of 2³², below the share. Stable (the same
+ * visitor stays in its group on every page and every edge), uniform, and nested (a visitor held out at 10 % is
+ * held out at 20 % too). Keyed, so a stranger cannot make up anonymous ids that land in the group they want.
  */
-export async function heldOut(anonymousId: string, share: number): Promise<boolean> {
+export const DEV_HOLDOUT_SECRET = 'dev-holdout-secret-not-for-production';
+
+export async function heldOut(secret: string, anonymousId: string, share: number): Promise<boolean> {
   if (!(share > 0)) return false;
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`leadlevel-holdout:${anonymousId}`));
-  return new DataView(digest).getUint32(0) / 2 ** 32 < share;
+  const enc = new TextEncoder();
+  const key = await crypto.subtle.importKey('raw', enc.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const mac = await crypto.subtle.sign('HMAC', key, enc.encode(anonymousId));
+  return new DataView(mac).getUint32(0) / 2 ** 32 < share;
 }

@@ -164,8 +164,9 @@ export class Scorer {
       this.checkpoints.push({ day, state: cloneState(this.state) });
       this.#thin(day);
       this.#sinceMark = 0;
-    } else if (this.#markEvery && ++this.#sinceMark >= this.#markEvery && e.timestamp > this.state.clock) {
-      // Between two instants (never inside a run of one instant), so each mark's clock is its own.
+    } else if (this.#markEvery && ++this.#sinceMark >= this.#markEvery && e.timestamp > this.state.clock && this.state.clock > -Infinity && this.marks.at(-1)?.clock !== this.state.clock) {
+      // Between two instants (never inside a run of one instant), so each mark's clock is its own; not again
+      // where a rewind started from one.
       this.marks.push(cloneState(this.state));
       this.#sinceMark = 0;
     }

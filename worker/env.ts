@@ -29,6 +29,11 @@ export interface Env extends Cloudflare.Env {
    * this environment; `off`: none.
    */
   PERSONALIZATION_HOLDOUT?: string;
+  /**
+   * The key the holdout's groups are drawn with (HMAC of each visitor id): `wrangler secret put HOLDOUT_SECRET`
+   * (openssl rand -hex 32). Without it a deployment holds nobody out; locally a development key is used.
+   */
+  HOLDOUT_SECRET?: string;
   /** `true`: site keys may also read their visitor's scores and reasons (the demo badge). Never in production. */
   DEMO_MODE?: string;
   /** Leads one request may address (default 1,000; on the Workers Free plan, 45). */

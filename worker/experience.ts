@@ -1,19 +1,27 @@
 /**
- * The personalization holdout (SPEC "Model lifecycle and learning"): a share of visitors, chosen by a stable hash
- * of their anonymous id, sees the default content (the lowest level's) whatever their level, so the conversion
- * of personalized visitors can be compared with a control group (worker/holdout-insights.ts). The edge records
- * what each page showed as `Experience Viewed {slot, variant, holdout, level, path}` events of the Worker's own:
- * a site key cannot send them (shared/events.ts SERVER_EVENTS), so a browser cannot pick its own group or
- * pretend to have seen anything.
+ * The personalization holdout (SPEC "Model lifecycle and learning"): a share of visitors, chosen by a keyed hash
+ * of their anonymous id (shared/holdout.ts), sees the default content (the lowest level's) whatever their level,
+ * so the conversion of personalized visitors can be compared with a control group (worker/holdout-insights.ts).
+ * The edge records what each page showed as `Experience Viewed {slot, variant, holdout, level, path}` events of
+ * the Worker's own — once a day per slot and variant — which a site key cannot send (shared/events.ts
+ * SERVER_EVENTS) and the engine does not score (a record of what was shown, not something the visitor did).
+ * A browser is never told its group: a held-out visitor's own answers name the level they are shown.
  */
 import type { LeadEvent } from '../shared/events.js';
 import { EXPERIENCE_VIEWED, storedMessageId } from '../shared/events.js';
-import { heldOut } from '../shared/holdout.js';
+import { DEV_HOLDOUT_SECRET, heldOut } from '../shared/holdout.js';
+import { DAY_MS } from '../shared/limits.js';
 import type { Env } from './env.js';
 import { anonKey } from './identity.js';
 import { leadStub } from './lead/index.js';
 import { activeModel } from './model.js';
 import { MAX_HOLDOUT, siteConfig } from './site.js';
+
+/** The key the groups are drawn with: HOLDOUT_SECRET, or locally (ENVIRONMENT=development) a development key; null: none. */
+export function holdoutSecret(env: Pick<Env, 'HOLDOUT_SECRET' | 'ENVIRONMENT'>): string | null {
+  if (env.HOLDOUT_SECRET) return env.HOLDOUT_SECRET;
+  return env.ENVIRONMENT === 'development' ? DEV_HOLDOUT_SECRET : null;
+}
 
 /** The holdout share: `PERSONALIZATION_HOLDOUT` when set to a share (an experiment per environment), else the site file's. */
 export function holdoutShare(env: Pick<Env, 'PERSONALIZATION_HOLDOUT'>, fileShare = siteConfig().holdout): number {
@@ -29,10 +37,19 @@ export interface Experience {
   holdout: boolean;
 }
 
+/**
+ * Whether this deployment runs a holdout: a share above 0 and a key to draw the groups with (without
+ * HOLDOUT_SECRET a deployment holds nobody out, rather than with groups a stranger could predict).
+ */
+export function holdoutRunning(env: Env): boolean {
+  return holdoutShare(env) > 0 && holdoutSecret(env) !== null;
+}
+
 /** What a visitor at `level` is shown. An unknown visitor (no id) is never held out: they see the default anyway. */
 export async function experienceOf(env: Env, anonymousId: string | undefined, level: string): Promise<Experience> {
   const lowest = activeModel().types[0].tierIds[0];
-  const holdout = !!anonymousId && (await heldOut(anonymousId, holdoutShare(env)));
+  const secret = holdoutSecret(env);
+  const holdout = !!anonymousId && secret !== null && (await heldOut(secret, anonymousId, holdoutShare(env)));
   return { show: holdout ? lowest : level, holdout };
 }
 
@@ -41,10 +58,14 @@ export interface Shown {
   variant: string;
 }
 
-/** One `Experience Viewed` per slot a page showed, at `now`. */
-export function exposureEvents(shown: readonly Shown[], experience: Experience & { level: string }, path: string, now: number): LeadEvent[] {
+/**
+ * One `Experience Viewed` per slot a page showed, at `now`. Its id is the visitor's, the slot's, the variant's and
+ * the day's, so reloading a page records nothing new: the lead keeps one record per slot, variant and day.
+ */
+export function exposureEvents(anonymousId: string, shown: readonly Shown[], experience: Experience & { level: string }, path: string, now: number): LeadEvent[] {
+  const day = Math.floor(now / DAY_MS);
   return shown.map(({ slot, variant }) => ({
-    messageId: storedMessageId(crypto.randomUUID(), 'secret'),
+    messageId: storedMessageId(`experience:${anonymousId}:${slot}:${variant}:${day}`, 'secret'),
     type: 'track',
     event: EXPERIENCE_VIEWED,
     properties: { slot, variant, holdout: experience.holdout, level: experience.level, path },
@@ -52,7 +73,7 @@ export function exposureEvents(shown: readonly Shown[], experience: Experience &
   }));
 }
 
-/** Stores the exposure with the visitor's lead (following a merge), as the Worker's own events: no rate limit of the visitor's spent. */
+/** Stores the exposure with the visitor's lead (following a merge), as the Worker's own events. */
 export async function recordExposure(env: Env, anonymousId: string, events: LeadEvent[], now: number): Promise<void> {
   if (!events.length) return;
   const key = anonKey(anonymousId);

@@ -2,7 +2,8 @@
  * Does level-based content convert? The personalization holdout's comparison (SPEC "Model lifecycle and
  * learning"), on the D1 index: the leads the edge first exposed within the window, personalized or held out
  * (worker/experience.ts), and how many of each converted (`Opportunity Created` or `Deal Won`) after that first
- * exposure and by the window's end — a conversion before the visitor saw anything cannot be the content's doing.
+ * exposure and by the window's end. A lead that had converted before it was first shown anything (a customer
+ * coming back) is in neither group: the content cannot have done it, and it cannot convert again.
  * The lift is the personalized conversion rate over the holdout's, with Katz's 95 % interval (shared/learn/stats.ts).
  */
 import { riskRatio, type Lift } from '../shared/learn/stats.js';
@@ -38,7 +39,9 @@ export async function personalizationLift(db: D1Database, from: number, to: numb
     .prepare(
       `SELECT holdout, COUNT(*) AS leads,
          SUM(CASE WHEN converted_at IS NOT NULL AND converted_at >= exposed_at AND converted_at <= ?2 THEN 1 ELSE 0 END) AS converted
-       FROM leads WHERE holdout IS NOT NULL AND exposed_at >= ?1 AND exposed_at <= ?2 GROUP BY holdout`,
+       FROM leads WHERE holdout IS NOT NULL AND exposed_at >= ?1 AND exposed_at <= ?2
+         AND (converted_at IS NULL OR converted_at >= exposed_at)
+       GROUP BY holdout`,
     )
     .bind(from, to)
     .all<{ holdout: number; leads: number; converted: number }>();

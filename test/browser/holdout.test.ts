@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startLocal, type Local } from '../../scripts/local-collector.js';
-import { heldOut } from '../../shared/holdout.js';
+import { DEV_HOLDOUT_SECRET, heldOut } from '../../shared/holdout.js';
 import { eventually, launch, personPage, type Browser } from './harness.js';
 
 const SECRET = { Authorization: 'Basic ' + Buffer.from('sk_dev:').toString('base64') };
@@ -31,7 +31,7 @@ async function walk(held: boolean) {
       return id!;
     });
     // Half the visitors are held out: a new browser until this one is in the group the test wants.
-    if ((await heldOut(aid, 0.5)) !== held) {
+    if ((await heldOut(DEV_HOLDOUT_SECRET, aid, 0.5)) !== held) {
       await context.close();
       continue;
     }

@@ -176,7 +176,7 @@ export class Scoring {
   /** Checkpoints of days before the one `changedFrom` falls in did not change. */
   #persistCheckpoints(changedFrom: number): void {
     const fromDay = Number.isFinite(changedFrom) ? this.model.days.day(changedFrom) : Number.MIN_SAFE_INTEGER;
-    this.store.syncCheckpoints(this.#scorer!.checkpoints, this.#scorer!.marks, fromDay);
+    this.store.syncCheckpoints(this.#scorer!.checkpoints, this.#scorer!.marks, fromDay, changedFrom);
   }
 
   /**

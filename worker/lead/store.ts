@@ -507,9 +507,10 @@ export class Store {
   /**
    * Makes the stored checkpoints and marks these (as last read or written), writing only those that are new or
    * whose state changed: an in-order batch writes none unless it opens a day or makes a mark, a late one only
-   * what it changed. `from`: checkpoints of earlier days are known not to have changed.
+   * what it changed. `from`: checkpoints of earlier days are known not to have changed; `marksFrom`: marks of
+   * earlier instants.
    */
-  syncCheckpoints(checkpoints: readonly Checkpoint[], marks: readonly LeadState[], from = Number.MIN_SAFE_INTEGER): void {
+  syncCheckpoints(checkpoints: readonly Checkpoint[], marks: readonly LeadState[], from = Number.MIN_SAFE_INTEGER, marksFrom = -Infinity): void {
     // A rescore that never loaded them still replaces every stored one.
     if (!this.#checkpointsRead) this.checkpoints();
     const stored = this.#checkpointText;
@@ -523,7 +524,8 @@ export class Store {
     for (const d of gone) stored.delete(d);
     const rows: SqlStorageValue[][] = [];
     for (const c of now) {
-      if (c.day >= 0 && c.day < from && stored.has(c.day)) continue;
+      // Stored checkpoints of days before `from`, and stored marks before the instant `marksFrom`, are unchanged.
+      if (stored.has(c.day) && (c.day >= 0 ? c.day < from : -c.day < marksFrom)) continue;
       const text = serializeState(c.state);
       if (stored.get(c.day) === text) continue;
       rows.push([c.day, text]);

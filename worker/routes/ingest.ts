@@ -3,6 +3,7 @@
  * The answer carries the visitor's level after the batch, so a page can personalize with no second request.
  */
 import { Hono, type Context } from 'hono';
+import type { LevelMove } from '../../shared/api.js';
 import { SERVER_EVENTS, type LeadEvent, type SegmentMessage, type SegmentType } from '../../shared/events.js';
 import { normalizeEmail, normalizeMessage } from '../../shared/normalize.js';
 import { checkBatch, checkSingle, formatProblems, type Problem, type Rejection } from '../../shared/validate.js';
@@ -15,6 +16,7 @@ import { fail, invalid } from '../errors.js';
 import { anonKey } from '../identity.js';
 import { plan, send, tally } from '../deliver.js';
 import { experienceOf } from '../experience.js';
+import { activeModel } from '../model.js';
 import { contentFor } from '../site.js';
 
 
@@ -173,19 +175,31 @@ async function ingest(c: C, caller: Caller, all: Entry[], refused: Refusal[], ba
   if (archived) body.archived = archived;
   if (erased) body.erased = erased;
   if (mine) {
-    body.lead = caller.kind === 'public' ? { level: mine.lead.level, levelName: mine.lead.levelName } : mine.lead;
-    body.previousLevel = mine.previousLevel;
-    body.changes = mine.changes.map((ch) => ({ from: ch.from, to: ch.to, at: new Date(ch.at).toISOString(), reason: ch.reason }));
-    // What the visitor is shown (their level's content, or the default when held out: worker/experience.ts) and
-    // the content of the page's data-ll-slot elements for it: no second request needed.
-    const experience = await experienceOf(c.env, anon, mine.lead.level);
+    // What the visitor is shown: their level's content, or the default when held out (worker/experience.ts) —
+    // decided for the request's own visitor only.
+    const experience = mineAt >= 0 ? await experienceOf(c.env, anon, mine.lead.level) : { show: mine.lead.level, holdout: false };
+    if (caller.kind === 'public') {
+      // A browser is not told its group: a held-out visitor's answer names the level it is shown, and no moves.
+      const t = activeModel().types[0];
+      const shown = experience.holdout ? { level: experience.show, levelName: t.tierNames[t.tierIds.indexOf(experience.show)] } : mine.lead;
+      body.lead = { level: shown.level, levelName: shown.levelName };
+      body.previousLevel = experience.holdout ? experience.show : mine.previousLevel;
+      body.changes = experience.holdout ? [] : changesOf(mine);
+    } else {
+      body.lead = mine.lead;
+      body.previousLevel = mine.previousLevel;
+      body.changes = changesOf(mine);
+      if (experience.holdout) body.holdout = true;
+    }
     body.show = experience.show;
-    if (experience.holdout) body.holdout = true;
+    // The content of the page's data-ll-slot elements for it: no second request needed.
     body.content = contentFor(experience.show);
   }
   if (caller.kind === 'secret') body.leads = ok.map((r) => r.lead);
   return c.json(body);
 }
+
+const changesOf = (r: { changes: LevelMove[] }) => r.changes.map((ch) => ({ from: ch.from, to: ch.to, at: new Date(ch.at).toISOString(), reason: ch.reason }));
 
 async function batch(c: C) {
   const { json: raw, bytes } = await readJson(c.req.raw);

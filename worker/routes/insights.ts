@@ -11,6 +11,7 @@ import type { Env } from '../env.js';
 import { invalid } from '../errors.js';
 import { DAY_MS } from '../../shared/limits.js';
 import { engagementIndex, GROUPINGS, INTERVALS, levelInsights, type Grouping, type Interval, type Window } from '../insights.js';
+import { holdoutRunning, holdoutShare } from '../experience.js';
 import { personalizationLift } from '../holdout-insights.js';
 import { activeModel } from '../model.js';
 
@@ -83,5 +84,6 @@ export const insightRoutes = new Hono<{ Bindings: Env }>()
     // One comparison over the window, not a series: a window of weeks bounds it (the default is 30 days).
     const w = windowOf((name) => (name === 'interval' ? 'week' : one(name)), problems, Date.now());
     if (problems.length) invalid(problems);
-    return c.json(await personalizationLift(c.env.INDEX, w.from, w.to));
+    // Whether the deployment holds anybody out now (a share, and HOLDOUT_SECRET to draw the groups with).
+    return c.json({ share: holdoutShare(c.env), running: holdoutRunning(c.env), ...(await personalizationLift(c.env.INDEX, w.from, w.to)) });
   });

@@ -237,7 +237,7 @@ export const leadRoutes = new Hono<{ Bindings: Env }>()
  * enough). In demo mode (never in production) `explain=1` adds the scores, reasons and ledger, for the demo badge.
  */
 export const levelRoutes = new Hono<{ Bindings: Env }>().get('/', async (c) => {
-  authenticate(c);
+  const caller = authenticate(c);
   const anonymousId = c.req.query('anonymousId') ?? '';
   checkId(anonymousId);
   const stub = leadStub(c.env, anonKey(anonymousId));
@@ -245,9 +245,17 @@ export const levelRoutes = new Hono<{ Bindings: Env }>().get('/', async (c) => {
   const t = activeModel().types[0];
   const level = lead?.level ?? t.tierIds[0];
   // `show`: the level whose content the visitor gets (their own, or the lowest when held out: worker/experience.ts).
+  // A browser is not told its group: to a site key a held-out visitor's level is the one it is shown.
   const experience = await experienceOf(c.env, lead ? anonymousId : undefined, level);
-  const body: Record<string, unknown> = { known: !!lead, level, levelName: lead?.levelName ?? t.tierNames[0], show: experience.show, content: contentFor(experience.show) };
-  if (experience.holdout) body.holdout = true;
+  const told = experience.holdout && caller.kind === 'public' ? experience.show : level;
+  const body: Record<string, unknown> = {
+    known: !!lead,
+    level: told,
+    levelName: told === level ? lead?.levelName ?? t.tierNames[0] : t.tierNames[t.tierIds.indexOf(told)],
+    show: experience.show,
+    content: contentFor(experience.show),
+  };
+  if (experience.holdout && caller.kind === 'secret') body.holdout = true;
   if (c.req.query('explain') === '1' && c.env.DEMO_MODE === 'true' && c.env.ENVIRONMENT === 'development' && lead) {
     const view = await stub.view();
     if (view) Object.assign(body, { engagementScore: view.engagementScore, leadScore: view.leadScore, reasons: view.reasons, ledger: view.ledger, treatment: treatmentFor(level) });

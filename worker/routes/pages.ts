@@ -11,10 +11,12 @@ import type { Env } from '../env.js';
 import { anonKey } from '../identity.js';
 import { leadStub } from '../lead/index.js';
 import { activeModel } from '../model.js';
-import { experienceOf, exposureEvents, recordExposure, type Experience, type Shown } from '../experience.js';
+import { experienceOf, exposureEvents, holdoutRunning, recordExposure, type Experience, type Shown } from '../experience.js';
 import { siteConfig, variantsFor } from '../site.js';
 
 const AID = /^[A-Za-z0-9._-]{1,100}$/;
+/** The slot name an exposure record gives a page's `data-ll-show` elements (no configured slot can be named so). */
+const SHOW_SLOT = '(show)';
 
 /** The visitor's level, or the default when unknown or when the lookup fails. */
 export async function visitorLevel(env: Env, aid: string | undefined): Promise<{ level: string; known: boolean }> {
@@ -30,7 +32,8 @@ export async function visitorLevel(env: Env, aid: string | undefined): Promise<{
 
 /**
  * The page for a visitor at `level`. `shown`, when given, hears of each slot the page has and got content for
- * (with the variant), and then of the document's end: what the visitor was actually shown.
+ * (with the variant), of each `data-ll-show` element (its slot `(show)`, its variant the level), and then of the
+ * document's end: what the visitor was actually shown.
  */
 export function personalize(
   res: Response,
@@ -48,6 +51,7 @@ export function personalize(
     .on('[data-ll-show]', {
       // Hidden, not removed: the visitor may heat up on this very page, and the SDK then shows another variant.
       element(el) {
+        shown?.slot(SHOW_SLOT);
         const levels = (el.getAttribute('data-ll-show') ?? '').split(/\s+/);
         if (!levels.includes(level)) {
           const style = el.getAttribute('style');
@@ -146,15 +150,15 @@ export async function servePage(c: Context<{ Bindings: Env }>): Promise<Response
     // An invalid site file must not take pages down: they keep their own content.
   }
   const content = Object.fromEntries(Object.entries(variants).map(([slot, v]) => [slot, v.html]));
-  if (!known || !aid || c.req.method !== 'GET') return personalize(res, experience.show, content);
-  // A known visitor's page records what it showed (the holdout's evidence), once the page has gone out whole.
-  const seen: Shown[] = [];
+  if (!known || !aid || c.req.method !== 'GET' || !holdoutRunning(c.env)) return personalize(res, experience.show, content);
+  // While a holdout runs, a known visitor's page records what it showed (its evidence), once it has gone out whole.
+  const seen = new Map<string, Shown>();
   const now = Date.now();
   const path = new URL(c.req.url).pathname;
   return personalize(res, experience.show, content, {
-    slot: (slot) => seen.push({ slot, variant: variants[slot].variant }),
+    slot: (slot) => seen.set(slot, { slot, variant: slot === SHOW_SLOT ? experience.show : variants[slot].variant }),
     end: () => {
-      if (seen.length) c.executionCtx.waitUntil(recordExposure(c.env, aid, exposureEvents(seen, { ...experience, level }, path, now), now).catch(() => {}));
+      if (seen.size) c.executionCtx.waitUntil(recordExposure(c.env, aid, exposureEvents(aid, [...seen.values()], { ...experience, level }, path, now), now).catch(() => {}));
     },
   });
 }
