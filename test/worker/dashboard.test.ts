@@ -1,0 +1,185 @@
+/**
+ * The operator dashboard at /app, in workerd: sign-in and its session cookie, redirects without one, CSRF attacks
+ * (a form from another origin, a form without the session's token) refused with nothing changed, attacker-set
+ * traits escaped on every page, and each page answering with what the index and the lead hold.
+ */
+import { describe, expect, it } from 'vitest';
+import { BASE, browserBatch, call as callFollowing, drain, readLead, serverBatch, uid } from './helpers.js';
+
+/** Requests as a browser's own, with redirects shown rather than followed (the Worker's loopback follows them). */
+const call = (path: string, init: RequestInit = {}) => callFollowing(path, { redirect: 'manual', ...init });
+
+const FORM = { 'Content-Type': 'application/x-www-form-urlencoded', Origin: BASE };
+
+/** Signs in with the local secret key: the session cookie and the page's CSRF token. */
+async function signIn() {
+  const res = await call('/app/sign-in', { method: 'POST', headers: FORM, body: new URLSearchParams({ secret: 'sk_dev', next: '/app' }) });
+  expect(res.status).toBe(303);
+  const cookie = res.headers.get('Set-Cookie')!.split(';')[0];
+  const page = await call('/app', { headers: { Cookie: cookie } });
+  expect(page.status).toBe(200);
+  const csrf = /name="_csrf" value="([0-9a-f]{64})"/.exec(await page.text())![1];
+  return { cookie, csrf };
+}
+
+const page = async (path: string, cookie: string) => {
+  const res = await call(path, { headers: { Cookie: cookie } });
+  return { status: res.status, html: await res.text(), res };
+};
+
+/** A Very Hot lead (a demo request) routed to the account executives, with an open SLA. */
+async function hotLead() {
+  const userId = uid('dash');
+  await serverBatch([
+    { type: 'identify', userId, messageId: uid('m'), traits: { email: `${userId}@example.com`, company_size: 500, role: 'VP Marketing' } },
+    { type: 'track', userId, messageId: uid('m'), event: 'Form Submitted', properties: { kind: 'demo_request' } },
+  ]);
+  await drain(`u:${userId}`);
+  return userId;
+}
+
+describe('dashboard sign-in', () => {
+  it('refuses a wrong secret and a site key, sets nothing', async () => {
+    for (const secret of ['sk_wrong', 'pk_demo', '']) {
+      const res = await call('/app/sign-in', { method: 'POST', headers: FORM, body: new URLSearchParams({ secret }) });
+      expect(res.status, secret).toBe(401);
+      expect(res.headers.get('Set-Cookie')).toBeNull();
+      expect(await res.text()).toContain('not a secret key of this deployment');
+    }
+  });
+
+  it('signs in with a secret key: an HttpOnly, SameSite=Strict session cookie for /app, and signs out', async () => {
+    const res = await call('/app/sign-in', { method: 'POST', headers: FORM, body: new URLSearchParams({ secret: 'sk_dev', next: '/app/queue' }) });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('Location')).toBe('/app/queue');
+    const set = res.headers.get('Set-Cookie')!;
+    expect(set).toMatch(/^ll_session=/);
+    expect(set).toContain('HttpOnly');
+    expect(set).toContain('SameSite=Strict');
+    expect(set).toContain('Path=/app');
+    expect(set).toMatch(/Max-Age=43200/);
+    const { cookie, csrf } = await signIn();
+    const out = await call('/app/sign-out', { method: 'POST', headers: { ...FORM, Cookie: cookie }, body: new URLSearchParams({ _csrf: csrf }) });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('Set-Cookie')).toMatch(/ll_session=;.*Max-Age=0/);
+  });
+
+  it('never redirects off the dashboard after sign-in', async () => {
+    for (const next of ['https://evil.example/', '//evil.example/app', '/appx', '/v1/leads']) {
+      const res = await call('/app/sign-in', { method: 'POST', headers: FORM, body: new URLSearchParams({ secret: 'sk_dev', next }) });
+      expect(res.headers.get('Location'), next).toBe('/app');
+    }
+  });
+
+  it('sends pages without a session to sign in, and answers the API paths 401 JSON', async () => {
+    for (const path of ['/app', '/app/queue?team=ae', '/app/leads/someone', '/app/deliveries']) {
+      const res = await call(path);
+      expect(res.status, path).toBe(303);
+      expect(res.headers.get('Location')).toBe(`/app/sign-in?next=${encodeURIComponent(path)}`);
+    }
+    const api = await call('/app/api/changes');
+    expect(api.status).toBe(401);
+    expect(await api.json()).toMatchObject({ error: 'not_signed_in' });
+    // A forged cookie (the right shape, no valid signature) is no session.
+    const forged = await call('/app', { headers: { Cookie: `ll_session=${encodeURIComponent(`${crypto.randomUUID()}.${Date.now() + 1e6}.AAAA`)}` } });
+    expect(forged.status).toBe(303);
+  });
+
+  it('sets a strict Content-Security-Policy on every page', async () => {
+    const signin = await call('/app/sign-in');
+    expect(signin.status).toBe(200);
+    const csp = signin.headers.get('Content-Security-Policy')!;
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(await signin.text()).not.toMatch(/<script>|\son[a-z]+=/);
+  });
+});
+
+describe('dashboard CSRF', () => {
+  it('refuses a contact from another origin and one without the token, and records nothing', async () => {
+    const { cookie, csrf } = await signIn();
+    const id = await hotLead();
+    expect(((await (await readLead(id)).json()) as any).sla).toMatchObject({ state: 'open' });
+    const path = `/app/leads/${encodeURIComponent(id)}/contacted`;
+    const attacks: [string, HeadersInit, Record<string, string>, number][] = [
+      ['another origin', { ...FORM, Origin: 'https://evil.example', Cookie: cookie }, { _csrf: csrf }, 403],
+      ['another site by Sec-Fetch-Site', { 'Content-Type': 'application/x-www-form-urlencoded', 'Sec-Fetch-Site': 'cross-site', Cookie: cookie }, { _csrf: csrf }, 403],
+      ['no token', { ...FORM, Cookie: cookie }, {}, 403],
+      ['a wrong token', { ...FORM, Cookie: cookie }, { _csrf: 'f'.repeat(64) }, 403],
+      ['no session', FORM, { _csrf: csrf }, 303],
+    ];
+    for (const [what, headers, body, status] of attacks) {
+      const res = await call(path, { method: 'POST', headers, body: new URLSearchParams(body) });
+      expect(res.status, what).toBe(status);
+      if (status === 403) expect(((await res.json()) as any).error, what).toMatch(/cross_origin_form|csrf_token_invalid/);
+    }
+    expect(((await (await readLead(id)).json()) as any).sla).toMatchObject({ state: 'open' });
+    // The same form with its token, from the dashboard's own origin: the contact is recorded, as the API records it.
+    const ok = await call(path, { method: 'POST', headers: { ...FORM, Cookie: cookie }, body: new URLSearchParams({ _csrf: csrf, back: '/app/queue?team=ae' }) });
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get('Location')).toMatch(/^\/app\/queue\?team=ae/);
+    expect(((await (await readLead(id)).json()) as any).sla).toMatchObject({ state: 'met', metBy: 'dashboard' });
+  });
+});
+
+describe('dashboard pages', () => {
+  it('the overview shows leads per level, the engagement index chart data and the KPIs', async () => {
+    const { cookie } = await signIn();
+    await hotLead();
+    const { status, html, res } = await page('/app', cookie);
+    expect(status).toBe(200);
+    expect(res.headers.get('Content-Type')).toMatch(/^text\/html/);
+    for (const text of ['Leads per level now', 'Engagement index', 'By source', 'Avg days in level', 'Progression rate', 'Conversion rate', 'Days to opportunity']) expect(html).toContain(text);
+    const veryHot = /<tr data-level="very_hot">.*?<td class="n" data-count[^>]*>(\d+)<\/td>/.exec(html);
+    expect(Number(veryHot?.[1])).toBeGreaterThan(0);
+    const island = /<script type="application\/json" id="ei-chart">(.*?)<\/script>/.exec(html)![1];
+    const chart = JSON.parse(island);
+    expect(chart.series[0].label).toBe('All leads');
+    expect(chart.x.length).toBe(chart.series[0].values.length);
+    expect(html).toMatch(/<body data-live="\d+\.\d+">/);
+  });
+
+  it('the queue lists a team’s leads in priority order with a Contacted form, and pages by the cursor', async () => {
+    const { cookie, csrf } = await signIn();
+    const id = await hotLead();
+    const { status, html } = await page(`/app/queue?team=ae&level=very_hot&q=${encodeURIComponent(id)}`, cookie);
+    expect(status).toBe(200);
+    expect(html).toContain(`data-lead="${id}"`);
+    expect(html).toContain(`action="/app/leads/${id}/contacted"`);
+    expect(html).toContain(`name="_csrf" value="${csrf}"`);
+    expect(html).toMatch(/<option value="ae" selected="">Account executives<\/option>/);
+    // A page of 25 and a next page that starts where it ended.
+    const all = await page('/app/queue', cookie);
+    const ids = [...all.html.matchAll(/<tr data-lead="([^"]+)"/g)].map((m) => m[1]);
+    const more = /href="\/app\/queue\?cursor=([^"]+)"/.exec(all.html);
+    if (ids.length === 25) {
+      expect(more).not.toBeNull();
+      const second = await page(`/app/queue?cursor=${more![1]}`, cookie);
+      const next = [...second.html.matchAll(/<tr data-lead="([^"]+)"/g)].map((m) => m[1]);
+      expect(next.length).toBeGreaterThan(0);
+      expect(next.filter((x) => ids.includes(x))).toEqual([]);
+    }
+  });
+
+  it('refuses bad queue filters with a 400 naming them', async () => {
+    const { cookie } = await signIn();
+    for (const [q, path] of [['level=lukewarm', 'level'], ['team=nobody', 'team'], ['cursor=zzz', 'cursor'], ['order=score', 'invalid_query']] as const) {
+      const res = await call(`/app/queue?${q}`, { headers: { Cookie: cookie } });
+      expect(res.status, q).toBe(400);
+      expect(JSON.stringify(await res.json()), q).toContain(path);
+    }
+  });
+
+  it('the live cursor moves when a lead’s level changes', async () => {
+    const { cookie } = await signIn();
+    const first = (await (await call('/app/api/changes?since=x', { headers: { Cookie: cookie } })).json()) as { cursor: string; changed: boolean };
+    expect(first.changed).toBe(true);
+    const same = (await (await call(`/app/api/changes?since=${first.cursor}`, { headers: { Cookie: cookie } })).json()) as { cursor: string; changed: boolean };
+    expect(same).toEqual({ cursor: first.cursor, changed: false });
+    await hotLead();
+    const after = (await (await call(`/app/api/changes?since=${first.cursor}`, { headers: { Cookie: cookie } })).json()) as { cursor: string; changed: boolean };
+    expect(after.changed).toBe(true);
+    expect(after.cursor).not.toBe(first.cursor);
+  });
+});
