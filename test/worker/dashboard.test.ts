@@ -4,6 +4,7 @@
  * traits escaped on every page, and each page answering with what the index and the lead hold.
  */
 import { describe, expect, it } from 'vitest';
+import { inlineJson } from '../../worker/app/layout.js';
 import { BASE, browserBatch, call as callFollowing, drain, readLead, serverBatch, uid } from './helpers.js';
 
 /** Requests as a browser's own, with redirects shown rather than followed (the Worker's loopback follows them). */
@@ -181,5 +182,69 @@ describe('dashboard pages', () => {
     const after = (await (await call(`/app/api/changes?since=${first.cursor}`, { headers: { Cookie: cookie } })).json()) as { cursor: string; changed: boolean };
     expect(after.changed).toBe(true);
     expect(after.cursor).not.toBe(first.cursor);
+  });
+});
+
+describe('dashboard lead profile', () => {
+  it('shows level, scores, fit, traits, timeline with points, ledger, SLA and the notifications sent', async () => {
+    const { cookie } = await signIn();
+    const id = await hotLead();
+    const lead = (await (await readLead(id)).json()) as any;
+    const { status, html } = await page(`/app/leads/${encodeURIComponent(id)}`, cookie);
+    expect(status).toBe(200);
+    expect(html).toContain(`<h1>${id}@example.com</h1>`);
+    expect(html).toContain('class="level level-very_hot"');
+    expect(html).toContain(`Grade <strong>${lead.fit.grade}</strong>`);
+    expect(html).toContain('VP Marketing');
+    expect(html).toMatch(/Form Submitted<\/td><td class="n" data-label="Points">\d+/);
+    expect(html).toContain('Ledger');
+    expect(html).toMatch(/class="sla-open">ae: very_hot, open/);
+    // The account executives and their manager were told: the deliveries of this lead, and only its.
+    expect(html).toMatch(/<td data-label="Type">lead.level_changed<\/td><td data-label="Team">(ae|manager)<\/td>/);
+    const chart = JSON.parse(/<script type="application\/json" id="lead-chart">(.*?)<\/script>/.exec(html)![1]);
+    expect(chart.series[0].values.at(-1)).toBe(4);
+    expect(chart.series[1].values.at(-1)).toBeGreaterThan(0);
+  });
+
+  it('answers 404 for an unknown lead and 400 for an id too long', async () => {
+    const { cookie } = await signIn();
+    expect((await call('/app/leads/nobody-at-all', { headers: { Cookie: cookie } })).status).toBe(404);
+    expect((await call(`/app/leads/${'x'.repeat(3000)}`, { headers: { Cookie: cookie } })).status).toBe(400);
+  });
+});
+
+describe('dashboard XSS', () => {
+  it('renders traits a site key set (script tags, a closing </script>) as text on every page', async () => {
+    const { cookie } = await signIn();
+    const anonymousId = uid('xss');
+    const nasty = { name: '<script>alert(1)</script>', title: '</script><script>alert(2)</script>', company: '"><img src=x onerror=alert(3)>', '<b>key</b>': 'x' };
+    const res = await browserBatch([
+      { type: 'identify', anonymousId, messageId: uid('m'), traits: nasty },
+      { type: 'page', anonymousId, messageId: uid('m'), properties: { path: '/</script><script>alert(4)</script>' } },
+    ]);
+    expect(res.status).toBe(200);
+    await drain(`a:${anonymousId}`);
+    const pages = [`/app/leads/${encodeURIComponent(anonymousId)}`, `/app/queue?q=${encodeURIComponent(anonymousId)}`, '/app'];
+    for (const path of pages) {
+      const { status, html } = await page(path, cookie);
+      expect(status, path).toBe(200);
+      expect(html, path).not.toContain('<script>alert');
+      expect(html, path).not.toContain('<img src=x');
+      expect(html, path).not.toContain('<b>key</b>');
+      // Only the page's own scripts: two external ones and the JSON islands.
+      for (const tag of html.match(/<script[^>]*>/g) ?? []) expect(tag, path).toMatch(/^<script (src="\/app\/static\/[a-z.]+\?v=[0-9a-f]{10}" defer=""|type="application\/json" id="[a-z-]+")>$/);
+    }
+    const profile = (await page(pages[0], cookie)).html;
+    expect(profile).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(profile).toContain('&lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt;');
+  });
+});
+
+describe('inline chart data', () => {
+  it('cannot close its script element or start a comment, and parses back to the same value', () => {
+    const value = { label: '</script><script>alert(1)</script><!--', sep: '\u2028\u2029', amp: 'a&b>' };
+    const text = inlineJson(value);
+    expect(text).not.toMatch(/[<>&\u2028\u2029]/);
+    expect(JSON.parse(text)).toEqual(value);
   });
 });
