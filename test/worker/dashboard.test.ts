@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { inlineJson } from '../../worker/app/layout.js';
+import { mode, received } from './receiver.js';
 import { BASE, browserBatch, call as callFollowing, drain, readLead, serverBatch, uid } from './helpers.js';
 
 /** Requests as a browser's own, with redirects shown rather than followed (the Worker's loopback follows them). */
@@ -246,5 +247,43 @@ describe('inline chart data', () => {
     const text = inlineJson(value);
     expect(text).not.toMatch(/[<>&\u2028\u2029]/);
     expect(JSON.parse(text)).toEqual(value);
+  });
+});
+
+describe('dashboard deliveries', () => {
+  it('lists deliveries by status, retries a failed one and sends a team test, each only with the form token', async () => {
+    const { cookie, csrf } = await signIn();
+    await mode('manager', 410);
+    let id: string;
+    try {
+      id = await hotLead();
+    } finally {
+      await mode('manager', 200);
+    }
+    const failed = await page('/app/deliveries?status=failed', cookie);
+    expect(failed.status).toBe(200);
+    const row = new RegExp(`<tr data-delivery="([^"]+)"><td data-label="When">[^<]*</td><td data-label="Lead"><a href="/app/leads/${id}">`).exec(failed.html);
+    expect(row).not.toBeNull();
+    const delivery = row![1];
+    expect(failed.html).toContain(`action="/app/deliveries/${delivery}/retry"`);
+    expect(failed.html).not.toContain('class="status-delivered"');
+    // Without the token: refused, nothing sent.
+    const forged = await call(`/app/teams/manager/test`, { method: 'POST', headers: { ...FORM, Cookie: cookie }, body: new URLSearchParams({}) });
+    expect(forged.status).toBe(403);
+    const noRetry = await call(`/app/deliveries/${delivery}/retry`, { method: 'POST', headers: { ...FORM, Origin: 'https://evil.example', Cookie: cookie }, body: new URLSearchParams({ _csrf: csrf }) });
+    expect(noRetry.status).toBe(403);
+    const got = async () => (await received('manager', id)).filter((r) => r.status === 200);
+    expect(await got()).toEqual([]);
+    // The test send answers 200, which enables the destination the 410 disabled; then the retry gets through.
+    const test = await call(`/app/teams/manager/test`, { method: 'POST', headers: { ...FORM, Cookie: cookie }, body: new URLSearchParams({ _csrf: csrf }) });
+    expect(test.status).toBe(303);
+    expect(test.headers.get('Location')).toBe('/app/deliveries?tested=manager&ok=1');
+    expect((await page(test.headers.get('Location')!, cookie)).html).toContain('Test sent to Sales manager: every destination answered.');
+    const retried = await call(`/app/deliveries/${delivery}/retry`, { method: 'POST', headers: { ...FORM, Cookie: cookie }, body: new URLSearchParams({ _csrf: csrf }) });
+    expect(retried.status).toBe(303);
+    expect(retried.headers.get('Location')).toBe(`/app/deliveries?retried=${delivery}&outcome=delivered`);
+    expect((await got()).length).toBe(1);
+    expect((await call('/app/deliveries/nope/retry', { method: 'POST', headers: { ...FORM, Cookie: cookie }, body: new URLSearchParams({ _csrf: csrf }) })).status).toBe(404);
+    expect((await call('/app/deliveries?status=lost', { headers: { Cookie: cookie } })).status).toBe(400);
   });
 });

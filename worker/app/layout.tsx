@@ -26,6 +26,13 @@ export function ChartData(props: { id: string; data: unknown }) {
   return <script type="application/json" id={props.id} dangerouslySetInnerHTML={{ __html: inlineJson(props.data) }} />;
 }
 
+/** The header of a table's column of buttons: named for screen readers only. */
+export const ActionHeader = () => (
+  <th>
+    <span class="sr-only">Action</span>
+  </th>
+);
+
 /** A form field carrying the session's CSRF token. */
 export const CsrfField = (props: { session: Session }) => <input type="hidden" name="_csrf" value={props.session.csrf} />;
 

@@ -9,7 +9,7 @@ import { fail } from '../errors.js';
 import { activeModel } from '../model.js';
 import { teamsConfig } from '../notify/teams.js';
 import { checkId, queuePage, queueQueryOf, recordContact } from '../routes/leads.js';
-import { CsrfField, Layout, num, when } from './layout.js';
+import { ActionHeader, CsrfField, Layout, num, when } from './layout.js';
 import { changeCursor } from './live.js';
 import { safeNext, type AppEnv } from './session.js';
 
@@ -86,9 +86,7 @@ export async function queue(c: Context<AppEnv>) {
                 <th>Fit</th>
                 <th>SLA</th>
                 <th>Last activity</th>
-                <th>
-                  <span class="sr-only">Action</span>
-                </th>
+                <ActionHeader />
               </tr>
             </thead>
             <tbody>
