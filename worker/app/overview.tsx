@@ -74,7 +74,7 @@ export async function overview(c: Context<AppEnv>) {
           <section class="panel" aria-labelledby="ei-h">
             <h2 id="ei-h">Engagement index</h2>
             <p>
-              <strong class="big">{pct(index.overall.index)}</strong> of {index.overall.leads} leads are {index.engagedLevels.join(', ')} · week over week{' '}
+              <strong class="big">{pct(index.overall.index)}</strong> of {index.overall.leads} leads are {index.engagedLevels.map((id) => model.types[0].tierNames[model.types[0].tierIds.indexOf(id)] ?? id).join(', ')} · week over week{' '}
               {index.overall.weekOverWeek.change === null ? '—' : `${index.overall.weekOverWeek.change >= 0 ? '+' : ''}${(index.overall.weekOverWeek.change * 100).toFixed(1)} points`}
             </p>
             <div class="chart" data-chart="ei-chart" role="img" aria-label="Engagement index per day over the last 30 days, overall and per source" />
