@@ -122,6 +122,22 @@ describe('dashboard CSRF', () => {
     expect(ok.status).toBe(303);
     expect(ok.headers.get('Location')).toMatch(/^\/app\/queue\?team=ae/);
     expect(((await (await readLead(id)).json()) as any).sla).toMatchObject({ state: 'met', metBy: 'dashboard' });
+    // Back on the queue, with a notice; its forms send the operator back to the same filters, without the notice.
+    const back = await page(ok.headers.get('Location')!, cookie);
+    expect(back.status).toBe(200);
+    expect(back.html).toContain(`Contact recorded for ${id}.`);
+    expect(back.html).not.toMatch(/name="back" value="[^"]*contacted=/);
+  });
+
+  it('answers a body that is no form with a 400, not a 500', async () => {
+    const { cookie, csrf } = await signIn();
+    for (const path of ['/app/sign-in', `/app/leads/x/contacted?_csrf=${csrf}`]) {
+      const res = await call(path, { method: 'POST', headers: { 'Content-Type': 'multipart/form-data; boundary=zzz', Origin: BASE, Cookie: cookie }, body: '--zzz\r\nbroken' });
+      expect(res.status, path).toBe(400);
+      expect(await res.json()).toMatchObject({ error: 'invalid_form' });
+    }
+    const big = await call('/app/sign-in', { method: 'POST', headers: FORM, body: new URLSearchParams({ secret: 'x'.repeat(10_000) }) });
+    expect(big.status).toBe(413);
   });
 });
 

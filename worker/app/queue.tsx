@@ -11,9 +11,11 @@ import { teamsConfig } from '../notify/teams.js';
 import { checkId, queuePage, queueQueryOf, recordContact } from '../routes/leads.js';
 import { ActionHeader, CsrfField, Layout, num, when } from './layout.js';
 import { changeCursor } from './live.js';
-import { safeNext, type AppEnv } from './session.js';
+import { formOf, safeNext, type AppEnv } from './session.js';
 
 const FILTERS = ['team', 'level', 'fit', 'stage', 'q', 'cursor'] as const;
+/** Not a filter: the lead a Contacted button just recorded, for the notice. */
+const NOTICE = 'contacted';
 const PAGE = 25;
 
 /** The form's query: empty fields are no filter; anything else goes to the API's checks as it is. */
@@ -45,20 +47,25 @@ function Select(props: { name: string; label: string; value?: string; options: [
 export const levelBadge = (id: string, name: string) => <span class={`level level-${id}`}>{name}</span>;
 
 export async function queue(c: Context<AppEnv>) {
-  const given = filtersOf(c);
+  const { [NOTICE]: done, ...given } = filtersOf(c);
   const unknown = Object.keys(given).filter((k) => !(FILTERS as readonly string[]).includes(k));
   if (unknown.length) fail(400, 'invalid_query', `the queue page has no parameter ${unknown.map((k) => `"${k.slice(0, 20)}"`).join(', ')} (${FILTERS.join(', ')})`);
   const query = queueQueryOf({ ...given, limit: [String(PAGE)], order: ['priority'] });
   const [page, cursor] = await Promise.all([queuePage(c.env.INDEX, query), changeCursor(c.env.INDEX)]);
   const t = activeModel().types[0];
   const one = (k: string) => given[k]?.[0];
-  const here = c.req.path + new URL(c.req.url).search;
   const first = new URLSearchParams(Object.entries(given).flatMap(([k, v]): [string, string][] => (k === 'cursor' ? [] : [[k, v[0]]])));
+  const here = `/app/queue?${new URLSearchParams(Object.entries(given).map(([k, v]): [string, string] => [k, v[0]]))}`;
   const next = new URLSearchParams(first);
   if (page.nextCursor) next.set('cursor', page.nextCursor);
   const session = c.get('session');
   return c.html(
     <Layout title="Work queue" section="queue" session={session} live={cursor}>
+      {done && (
+        <p class="notice" role="status">
+          Contact recorded for {done[0]}.
+        </p>
+      )}
       <form method="get" action="/app/queue" class="filters" role="search">
         <Select name="team" label="Team" value={one('team')} options={teamsConfig().teams.map((x) => [x.id, x.name])} />
         <Select name="level" label="Level" value={one('level')} options={t.tierIds.map((id, i) => [id, t.tierNames[i]])} />
@@ -143,7 +150,7 @@ export async function queue(c: Context<AppEnv>) {
 export async function contacted(c: Context<AppEnv>) {
   const id = c.req.param('id') ?? '';
   checkId(id);
-  const body = await c.req.parseBody();
+  const body = await formOf(c);
   const team = typeof body.team === 'string' && teamsConfig().teams.some((t) => t.id === body.team) ? body.team : undefined;
   const done = await recordContact(c.env, id, { by: 'dashboard', ...(team ? { team } : {}) });
   if (!done) fail(404, 'lead_not_found', `no lead is known by "${id.slice(0, 100)}"`);

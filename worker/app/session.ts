@@ -92,6 +92,15 @@ export async function sessionOf(c: AppContext): Promise<Session | null> {
   return { id: m[1], expiresAt, csrf: await csrfFor(c.env, m[1]) };
 }
 
+/** The fields of a dashboard form; a body that is no form (a broken multipart, say) is a 400, never a 500. */
+export async function formOf(c: AppContext): Promise<Record<string, unknown>> {
+  try {
+    return await c.req.parseBody();
+  } catch {
+    fail(400, 'invalid_form', 'the body is not a form (application/x-www-form-urlencoded or multipart/form-data) that can be read');
+  }
+}
+
 /** /app paths answered as JSON (the live-update poll): 401 rather than a redirect to the sign-in page. */
 export const isApiPath = (path: string) => path.startsWith('/app/api/');
 
@@ -113,7 +122,7 @@ export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
  */
 export const requireCsrfToken = createMiddleware<AppEnv>(async (c, next) => {
   if (c.req.method !== 'POST') return next();
-  const body = await c.req.parseBody();
+  const body = await formOf(c);
   const given = typeof body._csrf === 'string' ? body._csrf : '';
   const expected = c.get('session').csrf;
   const [a, b] = await Promise.all([crypto.subtle.digest('SHA-256', enc.encode(given)), crypto.subtle.digest('SHA-256', enc.encode(expected))]);

@@ -1,7 +1,7 @@
 /** The sign-in page and sign-out (worker/app/session.ts). */
 import { Hono } from 'hono';
 import { Layout } from './layout.js';
-import { delayFailedSignIn, endSession, isOperatorSecret, requireCsrfToken, requireSession, safeNext, sessionOf, startSession, type AppEnv } from './session.js';
+import { delayFailedSignIn, endSession, formOf, isOperatorSecret, requireCsrfToken, requireSession, safeNext, sessionOf, startSession, type AppEnv } from './session.js';
 
 function SignIn(props: { next: string; error?: string }) {
   return (
@@ -30,7 +30,7 @@ export const signInRoutes = new Hono<AppEnv>()
     return c.html(<SignIn next={next} />);
   })
   .post('/sign-in', async (c) => {
-    const body = await c.req.parseBody();
+    const body = await formOf(c);
     const next = safeNext(body.next);
     const secret = typeof body.secret === 'string' ? body.secret : '';
     if (!secret || !(await isOperatorSecret(c.env, secret))) {
