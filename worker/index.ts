@@ -101,6 +101,7 @@ app.route('/v1/insights', insightRoutes);
 // The operator dashboard (worker/app/), behind the same key gate as the API: it signs in with a secret key.
 app.use('/app/*', keysGate);
 app.use('/app', keysGate);
+app.get('/app/', (c) => c.redirect('/app', 301));
 app.route('/app', appRoutes);
 
 app.route('/', sdkRoutes);

@@ -129,6 +129,27 @@ describe('dashboard CSRF', () => {
     expect(back.html).not.toMatch(/name="back" value="[^"]*contacted=/);
   });
 
+  it('answers unknown dashboard paths 404 JSON once signed in, and /app/ goes to /app', async () => {
+    const { cookie } = await signIn();
+    const res = await call('/app/nothing-here', { headers: { Cookie: cookie } });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: 'not_found' });
+    expect((await call('/app/static/nothing.js')).status).toBe(404);
+    // The files the pages link, under their content hash: cached for good, and nothing else is.
+    const html = await (await call('/app/sign-in')).text();
+    for (const [, path, hash] of html.matchAll(/(?:src|href)="(\/app\/static\/[a-z.]+)\?v=([0-9a-f]{10})"/g)) {
+      const file = await call(`${path}?v=${hash}`);
+      expect(file.status, path).toBe(200);
+      expect(file.headers.get('Content-Type'), path).toMatch(path.endsWith('.js') ? /^application\/javascript/ : /^text\/css/);
+      expect(file.headers.get('Cache-Control'), path).toContain('immutable');
+      expect((await call(path)).headers.get('Cache-Control'), path).toBe('no-cache');
+    }
+    expect([...html.matchAll(/\/app\/static\//g)].length).toBe(4);
+    const slash = await call('/app/', { headers: { Cookie: cookie } });
+    expect(slash.status).toBe(301);
+    expect(slash.headers.get('Location')).toBe('/app');
+  });
+
   it('answers a body that is no form with a 400, not a 500', async () => {
     const { cookie, csrf } = await signIn();
     for (const path of ['/app/sign-in', `/app/leads/x/contacted?_csrf=${csrf}`]) {

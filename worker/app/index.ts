@@ -53,3 +53,4 @@ appRoutes.post('/leads/:id/contacted', contacted);
 appRoutes.get('/deliveries', deliveries);
 appRoutes.post('/deliveries/:id/retry', retry);
 appRoutes.post('/teams/:id/test', sendTest);
+appRoutes.all('*', (c) => c.json({ error: 'not_found', message: `the dashboard has no ${c.req.method} ${c.req.path} (pages: /app, /app/queue, /app/leads/{id}, /app/deliveries)` }, 404));
