@@ -3,7 +3,7 @@
  * (a form from another origin, a form without the session's token) refused with nothing changed, attacker-set
  * traits escaped on every page, and each page answering with what the index and the lead hold.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { inlineJson } from '../../worker/app/layout.js';
 import { mode, received } from './receiver.js';
 import { BASE, browserBatch, call as callFollowing, drain, readLead, serverBatch, uid } from './helpers.js';
@@ -87,6 +87,21 @@ describe('dashboard sign-in', () => {
     expect(forged.status).toBe(303);
   });
 
+  it('ends a session after 12 hours, by the expiry inside its signed value', async () => {
+    const { cookie } = await signIn();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 11.9 * 3_600_000);
+      expect((await call('/app/deliveries', { headers: { Cookie: cookie } })).status).toBe(200);
+      vi.setSystemTime(Date.now() + 0.2 * 3_600_000);
+      const res = await call('/app/deliveries', { headers: { Cookie: cookie } });
+      expect(res.status).toBe(303);
+      expect(res.headers.get('Location')).toMatch(/^\/app\/sign-in/);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('sets a strict Content-Security-Policy on every page', async () => {
     const signin = await call('/app/sign-in');
     expect(signin.status).toBe(200);
@@ -109,6 +124,7 @@ describe('dashboard CSRF', () => {
       ['another site by Sec-Fetch-Site', { 'Content-Type': 'application/x-www-form-urlencoded', 'Sec-Fetch-Site': 'cross-site', Cookie: cookie }, { _csrf: csrf }, 403],
       ['no token', { ...FORM, Cookie: cookie }, {}, 403],
       ['a wrong token', { ...FORM, Cookie: cookie }, { _csrf: 'f'.repeat(64) }, 403],
+      ['another session’s token', { ...FORM, Cookie: cookie }, { _csrf: (await signIn()).csrf }, 403],
       ['no session', FORM, { _csrf: csrf }, 303],
     ];
     for (const [what, headers, body, status] of attacks) {
