@@ -39,7 +39,7 @@ beforeAll(async () => {
   expect(summary.rejected).toBe(0);
   // Every simulated lead is a row once its outbox has written the index.
   await eventually(async () => expect((await api('/v1/insights/levels')).total.now).toBeGreaterThanOrEqual(summary.leads), 120_000);
-}, 240_000);
+}, 480_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -115,8 +115,11 @@ describe('the dashboard in Chromium', () => {
   it('shows a level change made through the API on the open overview and queue, without a reload', async () => {
     const { context, page: queue, errors } = await signedIn('desktop');
     const userId = `dash-live-${Date.now()}`;
-    await queue.goto(`${local.url}/app/queue?q=${userId}`);
-    expect(await queue.locator('tr[data-lead]').count()).toBe(0);
+    await queue.goto(`${local.url}/app/queue?level=very_hot`);
+    expect(await queue.locator(`tr[data-lead="${userId}"]`).count()).toBe(0);
+    // The keyboard on a lead's Contacted button: it stays there when the list is swapped under it.
+    const focused = await queue.locator('tr[data-lead]').first().getAttribute('data-lead');
+    await queue.locator('tr[data-lead]').first().getByRole('button', { name: /contacted/i }).focus();
     const overview = await context.newPage();
     await overview.goto(`${local.url}/app`);
     await chartDrawn(overview);
@@ -132,6 +135,7 @@ describe('the dashboard in Chromium', () => {
     await eventually(async () => expect(await veryHot()).toBe(before + 1), 20_000);
     await eventually(async () => expect(await queue.locator(`tr[data-lead="${userId}"]`).count()).toBe(1), 20_000);
     expect(await queue.locator(`tr[data-lead="${userId}"] .level`).innerText()).toBe('Very Hot');
+    expect(await queue.evaluate(() => document.activeElement?.closest('tr')?.getAttribute('data-lead'))).toBe(focused);
     for (const p of [queue, overview]) expect(await p.evaluate(() => (window as any).__stayed)).toBe(true);
     expect(errors).toEqual([]);
     await context.close();

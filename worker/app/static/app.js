@@ -46,6 +46,23 @@
     }, 150);
   });
 
+  // A swapped region keeps the keyboard where it was: the same control of the same lead's row (or the same control
+  // of the region), found again in the fresh copy by its position.
+  var FOCUSABLE = 'a,button,input,select';
+  function focusKey(root) {
+    var a = document.activeElement;
+    if (!a || !root.contains(a)) return null;
+    var row = a.closest('[data-lead]');
+    return { lead: row && row.getAttribute('data-lead'), i: Array.prototype.indexOf.call((row || root).querySelectorAll(FOCUSABLE), a) };
+  }
+  function refocus(root, k) {
+    if (!k) return;
+    var scope = k.lead ? null : root;
+    if (k.lead) Array.prototype.forEach.call(root.querySelectorAll('[data-lead]'), function (r) { if (r.getAttribute('data-lead') === k.lead) scope = r; });
+    var el = scope && scope.querySelectorAll(FOCUSABLE)[k.i];
+    if (el) el.focus({ preventScroll: true });
+  }
+
   function refresh() {
     return fetch(location.href, { credentials: 'same-origin', headers: { Accept: 'text/html' } })
       .then(function (r) { return r.ok ? r.text() : null; })
@@ -55,8 +72,10 @@
         Array.prototype.forEach.call(document.querySelectorAll('[data-live-region]'), function (old) {
           var fresh = doc.getElementById(old.id);
           if (!fresh) return;
+          var focus = focusKey(old);
           old.replaceWith(fresh);
           drawAll(fresh);
+          refocus(fresh, focus);
         });
         var status = document.getElementById('live-status');
         if (status) status.textContent = 'Updated ' + new Date().toLocaleTimeString();
