@@ -99,6 +99,13 @@ describe('the dashboard in Chromium', () => {
       await chartDrawn(page);
       expect(await page.locator('#tl-h + .table-wrap tbody tr').count()).toBeGreaterThan(0);
       expect(await page.getByRole('heading', { name: 'Fit' }).count()).toBe(1);
+      // The ledger's sums are the lead's scores, as the API reads them.
+      const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+      const read = await api(`/v1/leads/${encodeURIComponent(id)}`);
+      const [leadSum, engagementSum] = (await page.locator('[data-ledger-sum]').innerText()).split(' / ').map(Number);
+      expect(leadSum).toBeCloseTo(read.leadScore, 1);
+      expect(engagementSum).toBeCloseTo(read.engagementScore, 1);
+      expect(await page.locator('tr[data-ledger]').count()).toBeGreaterThan(0);
       await shot(page, 'lead', width);
 
       await page.getByRole('link', { name: 'Deliveries' }).click();

@@ -4,7 +4,7 @@
  * traits escaped on every page, and each page answering with what the index and the lead hold.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { inlineJson } from '../../worker/app/layout.js';
+import { inlineJson, num } from '../../worker/app/layout.js';
 import { mode, received } from './receiver.js';
 import { BASE, browserBatch, call as callFollowing, drain, readLead, serverBatch, uid } from './helpers.js';
 
@@ -251,7 +251,10 @@ describe('dashboard lead profile', () => {
     expect(html).toContain(`Grade <strong>${lead.fit.grade}</strong>`);
     expect(html).toContain('VP Marketing');
     expect(html).toMatch(/Form Submitted<\/td><td class="n" data-label="Points">\d+/);
-    expect(html).toContain('Ledger');
+    // The ledger: its entries, and their sums, which are the lead's two scores.
+    expect(html).toMatch(/<tr data-ledger="rule"><td data-label="When">[^<]+<\/td><td data-label="Kind">rule<\/td><td data-label="Entry">[^<]*Demo request/);
+    expect(/<th class="n" data-ledger-sum[^>]*>([^<]*)<\/th>/.exec(html)?.[1]).toBe(`${num(lead.leadScore)} / ${num(lead.engagementScore)}`);
+    expect(lead.leadScore).toBeGreaterThan(0);
     expect(html).toMatch(/class="sla-open">ae: very_hot, open/);
     // The account executives and their manager were told: the deliveries of this lead, and only its.
     expect(html).toMatch(/<td data-label="Type">lead.level_changed<\/td><td data-label="Team">(ae|manager)<\/td>/);

@@ -4,7 +4,7 @@
  * the ledger as the lead read gives it, its SLAs and the notifications sent about it.
  */
 import type { Context } from 'hono';
-import type { EventView, LedgerLine, LeadView } from '../../shared/api.js';
+import type { EventView, LeadView } from '../../shared/api.js';
 import { fail } from '../errors.js';
 import { candidateKeys } from '../identity.js';
 import { leadStub } from '../lead/index.js';
@@ -61,71 +61,55 @@ function chartOf(changes: { at: number; rank: number }[], events: EventView[], n
   };
 }
 
+const COUNTS = { both: 'both scores', lead: 'lead score', engagement: 'engagement score' } as const;
+
+/**
+ * The ledger as the lead read gives it (shared/ledger.ts): every entry of the primary scoring type, oldest first,
+ * with the score it counts toward; the entries counting toward a score add up to it, and the footer shows both sums.
+ */
 function Ledger(props: { lead: LeadView }) {
-  const ledger = (props.lead as LeadView & { ledger?: LedgerLine[] }).ledger;
-  if (!ledger) {
-    return (
-      <>
-        <p class="muted">This deployment's lead read gives the points of the scoring window by rule (below); each event's own points are in the timeline.</p>
-        <table>
-          <thead>
-            <tr>
-              <th>Reason</th>
-              <th class="n">Points</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.lead.reasons.map((r) => (
-              <tr>
-                <td>{r.text}</td>
-                <td class="n">{num(r.points)}</td>
-              </tr>
-            ))}
-          </tbody>
-          <tfoot>
-            <tr>
-              <th>Engagement score / lead score</th>
-              <th class="n">
-                {num(props.lead.engagementScore)} / {num(props.lead.leadScore)}
-              </th>
-            </tr>
-          </tfoot>
-        </table>
-        {props.lead.retention && <p>{props.lead.retention.text}</p>}
-      </>
-    );
-  }
-  const total = (inWindow: boolean) => ledger.filter((l) => l.scoringType === props.lead.scoringTypes[0]?.scoringType && (!inWindow || l.inWindow)).reduce((s, l) => s + l.points, 0);
+  const ledger = props.lead.ledger;
+  if (!ledger) return <p class="muted">The ledger is not available while the lead waits to be rescored under the current model.</p>;
+  // What an entry adds to each score, as shared/ledger.ts's leadPart and engagementPart count it.
+  const lead = ledger.reduce((s, x) => s + (x.counts === 'engagement' ? 0 : x.points), 0);
+  const engagement = ledger.reduce((s, x) => s + (x.counts === 'lead' ? 0 : x.points), 0);
   return (
     <div class="table-wrap">
       <table class="cards">
         <thead>
           <tr>
             <th>When</th>
+            <th>Kind</th>
             <th>Entry</th>
             <th class="n">Points</th>
-            <th>In the window</th>
+            <th>Counts toward</th>
           </tr>
         </thead>
         <tbody>
           {ledger.map((l) => (
-            <tr>
+            <tr data-ledger={l.kind}>
               <td data-label="When">{when(l.at)}</td>
-              <td data-label="Entry">{l.text}</td>
+              <td data-label="Kind">{l.kind}</td>
+              <td data-label="Entry">
+                {l.reason}
+                {l.timeNote ? ` (${l.timeNote})` : ''}
+              </td>
               <td class="n" data-label="Points">
                 {num(l.points)}
               </td>
-              <td data-label="In the window">{l.inWindow ? 'yes' : 'no'}</td>
+              <td data-label="Counts toward">{COUNTS[l.counts]}</td>
             </tr>
           ))}
         </tbody>
         <tfoot>
           <tr>
-            <th colspan={2}>Total: lead score {num(props.lead.leadScore)}, engagement score {num(props.lead.engagementScore)}</th>
-            <th class="n">
-              {num(total(false))} / {num(total(true))}
+            <th colspan={3}>Sum of the entries: lead score / engagement score</th>
+            <th class="n" data-ledger-sum>
+              {num(lead)} / {num(engagement)}
             </th>
-            <th />
+            <th>
+              scores {num(props.lead.leadScore)} / {num(props.lead.engagementScore)}
+            </th>
           </tr>
         </tfoot>
       </table>
