@@ -19,7 +19,9 @@ import type { AppEnv } from './session.js';
 /** The timeline shows the newest events; the API pages through all of them (GET /v1/leads/{id}/events). */
 const EVENTS_SHOWN = 100;
 
-const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+/** A trait's or a treatment's value as text: lists joined, objects as `key: value`. */
+const show = (v: unknown): string =>
+  typeof v === 'string' ? v : Array.isArray(v) ? v.map(show).join(', ') : v && typeof v === 'object' ? Object.entries(v).map(([k, x]) => `${k}: ${show(x)}`).join(', ') : JSON.stringify(v);
 
 function Facts(props: { rows: [string, unknown][] }) {
   return (
