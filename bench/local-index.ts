@@ -18,11 +18,11 @@ export function execute(dir: string, sql: string): void {
   if (r.status !== 0) throw new Error(`seeding the index failed:\n${r.stdout}\n${r.stderr}`);
 }
 
-export async function time(url: string, path: string, n: number): Promise<number[]> {
+export async function time(url: string, path: string, n: number, headers: Record<string, string> = SECRET): Promise<number[]> {
   const lat: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
-    const res = await fetch(url + path, { headers: SECRET });
+    const res = await fetch(url + path, { headers });
     const text = await res.text();
     if (!res.ok) throw new Error(`${path}: ${res.status} ${text.slice(0, 200)}`);
     lat.push(performance.now() - t0);
@@ -76,3 +76,39 @@ export async function atTwoSizes(prefix: string, seed: (dir: string, from: numbe
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+const NOW = Date.now();
+const DAY = 86_400_000;
+const START = NOW - 90 * DAY;
+
+/**
+ * Leads `from`…`to` with their level history (insights.bench.ts, dashboard.bench.ts): cold when first seen, warm a
+ * few days later, some engaged or hotter, each with a source, a medium and a campaign.
+ */
+export function seedInsights(dir: string, from: number, to: number): void {
+  const level = `CASE WHEN i % 100 < 45 THEN 1 WHEN i % 100 < 80 THEN 2 WHEN i % 100 < 95 THEN 3 ELSE 4 END`;
+  execute(
+    dir,
+    `INSERT INTO leads (key, id, email, user_id, level, level_rank, level_since, engagement_score, lead_score, momentum, stage, do_not_contact, last_activity_at,
+        model, model_version, updated_at, version, first_seen_at, source, medium, campaign, referrer, converted_at, opportunity_at)
+      WITH RECURSIVE n(i) AS (SELECT ${from} UNION ALL SELECT i + 1 FROM n WHERE i < ${to})
+      SELECT 'e:lead' || i || '@bench.example', 'lead' || i || '@bench.example', 'lead' || i || '@bench.example', NULL,
+        CASE ${level} WHEN 1 THEN 'warm' WHEN 2 THEN 'engaged' WHEN 3 THEN 'hot' ELSE 'very_hot' END, ${level}, ${START} + (i * 7919 % 80) * ${DAY} + 3 * ${DAY},
+        (i * 7919) % 120, (i * 104729) % 200, ((i * 31) % 41) - 20, NULL, 0, ${START} + (i * 7919 % 80) * ${DAY} + 5 * ${DAY}, 'b2b-default', 1, ${NOW}, 1,
+        ${START} + (i * 7919 % 80) * ${DAY},
+        CASE i % 6 WHEN 0 THEN 'google' WHEN 1 THEN 'linkedin' WHEN 2 THEN 'newsletter' WHEN 3 THEN 'www.google.com' WHEN 4 THEN 'direct' ELSE 'www.g2.com' END,
+        CASE i % 6 WHEN 0 THEN 'cpc' WHEN 1 THEN 'paid-social' WHEN 2 THEN 'email' WHEN 4 THEN 'none' ELSE 'referral' END,
+        CASE WHEN i % 6 < 3 THEN 'campaign-' || (i % 17) END, NULL,
+        CASE WHEN i % 40 = 0 THEN ${START} + (i * 7919 % 80) * ${DAY} + 8 * ${DAY} END, CASE WHEN i % 40 = 0 THEN ${START} + (i * 7919 % 80) * ${DAY} + 8 * ${DAY} END
+      FROM n`,
+  );
+  const range = `key >= 'e:lead' AND first_seen_at IS NOT NULL AND CAST(substr(key, 7, instr(key, '@') - 7) AS INTEGER) BETWEEN ${from} AND ${to}`;
+  execute(
+    dir,
+    `INSERT INTO level_changes (lead_key, at, until, from_level, to_level, to_rank, next_rank, reason)
+       SELECT key, first_seen_at, first_seen_at + 3 * ${DAY}, '', 'cold', 0, 1, 'start' FROM leads WHERE ${range}
+       UNION ALL SELECT key, first_seen_at + 3 * ${DAY}, CASE WHEN level_rank > 1 THEN first_seen_at + 6 * ${DAY} END, 'cold', 'warm', 1, CASE WHEN level_rank > 1 THEN level_rank END, 'floor' FROM leads WHERE ${range}
+       UNION ALL SELECT key, first_seen_at + 6 * ${DAY}, NULL, 'warm', level, level_rank, NULL, 'tier' FROM leads WHERE ${range} AND level_rank > 1`,
+  );
+}
+

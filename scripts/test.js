@@ -7,6 +7,7 @@ import { readFileSync, rmSync } from 'node:fs';
 const REPORT = 'test-results/vitest.json';
 const steps = [
   ['SDK build, declarations and size budget', 'node', ['scripts/build-sdk.js', '--check', '--types']],
+  ['dashboard assets', 'node', ['scripts/build-app.js']],
   ['Worker types match wrangler.toml (npm run types)', 'npx', ['wrangler', 'types', '--include-runtime=false', '--strict-vars=false', '--check', 'worker/configuration.d.ts']],
   ['type-check: Worker and shared', 'npx', ['tsc', '-p', 'tsconfig.json']],
   ['type-check: scripts, benchmarks, HTTP and browser tests', 'npx', ['tsc', '-p', 'tsconfig.node.json']],

@@ -15,6 +15,7 @@ import { keyConfig, originOfSomeSite } from './keys.js';
 import { activeModel } from './model.js';
 import { SiteConfigError } from './site.js';
 import { TeamsConfigError } from './notify/teams.js';
+import { appRoutes } from './app/index.js';
 import { adminRoutes } from './routes/admin.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { insightRoutes } from './routes/insights.js';
@@ -96,6 +97,12 @@ app.route('/v1/deliveries', deliveryRoutes);
 app.route('/v1/teams', teamRoutes);
 app.route('/v1/admin', adminRoutes);
 app.route('/v1/insights', insightRoutes);
+
+// The operator dashboard (worker/app/), behind the same key gate as the API: it signs in with a secret key.
+app.use('/app/*', keysGate);
+app.use('/app', keysGate);
+app.get('/app/', (c) => c.redirect('/app', 301));
+app.route('/app', appRoutes);
 
 app.route('/', sdkRoutes);
 

@@ -275,3 +275,9 @@ const toRow = (r: IndexRecord): IndexRow => ({
   slaState: r.sla_state,
   slaDueAt: r.sla_due_at,
 });
+
+/** A lead's level history as the index keeps it (migrations/0010_insights.sql), oldest first: the profile's chart. */
+export async function levelChanges(db: D1Database, key: string): Promise<{ at: number; until: number | null; level: string; rank: number }[]> {
+  const { results } = await db.prepare('SELECT at, until, to_level AS level, to_rank AS rank FROM level_changes WHERE lead_key = ? ORDER BY at').bind(key).all<{ at: number; until: number | null; level: string; rank: number }>();
+  return results;
+}

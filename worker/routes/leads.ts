@@ -5,7 +5,7 @@ import type { Env } from '../env.js';
 import { leadStub } from '../lead/index.js';
 import { fromCursor, listParams, toCursor } from '../cursor.js';
 import { fail, invalid } from '../errors.js';
-import { QUEUE_ORDERS, queryQueue, type QueueOrder } from '../lead-index.js';
+import { QUEUE_ORDERS, queryQueue, type QueueOrder, type QueueQuery } from '../lead-index.js';
 import type { Problem } from '../../shared/validate.js';
 import { anonKey, candidateKeys, idOfKey } from '../identity.js';
 import { DAY_MS } from '../../shared/limits.js';
@@ -57,7 +57,7 @@ const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\
 /** A CRM's clock may run a little ahead of ours. */
 const CONTACT_SKEW_MS = 5 * 60_000;
 
-function checkId(id: string): void {
+export function checkId(id: string): void {
   if (!id || id.length > MAX_ID_LENGTH) fail(400, 'invalid_id', `a lead id is 1 to ${MAX_ID_LENGTH} characters (a userId, an email or an anonymousId)`);
 }
 
@@ -87,15 +87,11 @@ const QUEUE_PARAMS = ['level', 'stage', 'fit', 'team', 'q', 'contactable', 'orde
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 /**
- * `GET /v1/leads`: the work queue, a query on the D1 lead index (never a walk over lead objects). Filters by
- * level, stage, fit grade, team (the teams the routes send the lead to now), id or email prefix and
- * contactability; ordered by priority (level, momentum, recency), recency, score or SLA (open ones, earliest due
- * first); paged by an opaque cursor.
+ * The work queue's parameters (`GET /v1/leads`, the dashboard's queue): every bad one named (400), else the
+ * query for worker/lead-index.ts.
  */
-async function queue(c: Context<{ Bindings: Env }>) {
-  const caller = authenticate(c);
-  requireSecret(caller, 'listing leads');
-  const { problems, one } = listParams(c.req.queries(), QUEUE_PARAMS, 'is given more than once; use one comma-separated value');
+export function queueQueryOf(queries: Record<string, string[]>): QueueQuery {
+  const { problems, one } = listParams(queries, QUEUE_PARAMS, 'is given more than once; use one comma-separated value');
   const listOf = (name: string) => one(name)?.split(',').map((v) => v.trim()).filter(Boolean);
   const t = activeModel().types[0];
   const levels = listOf('level');
@@ -130,9 +126,14 @@ async function queue(c: Context<{ Bindings: Env }>) {
     if (!after) problems.push({ path: 'cursor', reason: 'is not one this list returned for this order; pass nextCursor from the previous page as is' });
   }
   if (problems.length) invalid(problems);
-  const page = await queryQueue(c.env.INDEX, { levels, stages, fits, teams, q, contactable: contactable === 'true', order, limit, after });
-  const names = new Map(t.tierIds.map((id, i) => [id, t.tierNames[i]]));
-  return c.json({
+  return { levels, stages, fits, teams, q, contactable: contactable === 'true', order, limit, after };
+}
+
+/** One page of the work queue as the API shows it, and its next cursor. */
+export async function queuePage(db: D1Database, query: QueueQuery) {
+  const page = await queryQueue(db, query);
+  const names = new Map(activeModel().types[0].tierIds.map((id, i) => [id, activeModel().types[0].tierNames[i]]));
+  return {
     leads: page.rows.map((r) => ({
       id: r.id,
       email: r.email,
@@ -153,19 +154,45 @@ async function queue(c: Context<{ Bindings: Env }>) {
       modelVersion: r.modelVersion,
       updatedAt: iso(r.updatedAt),
     })),
-    nextCursor: page.after ? toCursor([order, ...page.after]) : null,
-  });
+    nextCursor: page.after ? toCursor([query.order, ...page.after]) : null,
+  };
+}
+
+/**
+ * `GET /v1/leads`: the work queue, a query on the D1 lead index (never a walk over lead objects). Filters by
+ * level, stage, fit grade, team (the teams the routes send the lead to now), id or email prefix and
+ * contactability; ordered by priority (level, momentum, recency), recency, score or SLA (open ones, earliest due
+ * first); paged by an opaque cursor.
+ */
+async function queue(c: Context<{ Bindings: Env }>) {
+  requireSecret(authenticate(c), 'listing leads');
+  return c.json(await queuePage(c.env.INDEX, queueQueryOf(c.req.queries())));
+}
+
+/** A lead's read (`GET /v1/leads/{id}`) and the key of the object holding it; null when no lead has the id. */
+export async function readLead(env: Env, id: string) {
+  for (const key of candidateKeys(id)) {
+    const view = await leadStub(env, key).view();
+    if (view) return { key, lead: { ...view, treatment: treatmentFor(view.level) } };
+  }
+  return null;
+}
+
+/** Records a contact (`POST /v1/leads/{id}/contacted`, the dashboard's button); null when no lead has the id. */
+export async function recordContact(env: Env, id: string, contact: Partial<Contact>) {
+  for (const key of candidateKeys(id)) {
+    const done = await leadStub(env, key).contacted(contact);
+    if (done) return { contacted: true as const, at: new Date(contact.at ?? Date.now()).toISOString(), ...done };
+  }
+  return null;
 }
 
 export const leadRoutes = new Hono<{ Bindings: Env }>()
   .get('/', queue)
   .get('/:id', async (c) => {
     const id = leadIdFor(c, 'reading a lead');
-    for (const key of candidateKeys(id)) {
-      const view = await leadStub(c.env, key).view();
-      if (view) return c.json({ ...view, treatment: treatmentFor(view.level) });
-    }
-    notFound(id);
+    const read = await readLead(c.env, id);
+    return read ? c.json(read.lead) : notFound(id);
   })
   .delete('/:id', async (c) => {
     const id = leadIdFor(c, 'erasing a lead');
@@ -188,12 +215,8 @@ export const leadRoutes = new Hono<{ Bindings: Env }>()
   })
   .post('/:id/contacted', async (c) => {
     const id = leadIdFor(c, 'recording a contact');
-    const contact = await contactOf(c.req.raw);
-    for (const key of candidateKeys(id)) {
-      const done = await leadStub(c.env, key).contacted(contact);
-      if (done) return c.json({ contacted: true, at: new Date(contact.at ?? Date.now()).toISOString(), ...done });
-    }
-    notFound(id);
+    const done = await recordContact(c.env, id, await contactOf(c.req.raw));
+    return done ? c.json(done) : notFound(id);
   })
   .get('/:id/export', async (c) => {
     const id = leadIdFor(c, 'exporting a lead');

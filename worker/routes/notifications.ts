@@ -16,7 +16,7 @@ import { leadStub } from '../lead/index.js';
 import { DELIVERY_STATUSES, enable, getDelivery, isDisabled, listDeliveries, type Delivery, type DeliveryStatus } from '../notify/deliveries.js';
 import { messageId, type NotificationBody } from '../notify/message.js';
 import { send, targetOf } from '../notify/send.js';
-import { TEAMS_FILE, teamById, teamsConfig } from '../notify/teams.js';
+import { TEAMS_FILE, teamById, teamsConfig, type Team } from '../notify/teams.js';
 import { webhookSecret } from '../notify/webhook.js';
 import { attempt, INSIGHTS_KEY } from '../insights-alert.js';
 
@@ -32,7 +32,7 @@ const configured = createMiddleware<{ Bindings: Env }>(async (c, next) => {
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
-function show(d: Delivery) {
+export function show(d: Delivery) {
   let payload: unknown = null;
   try {
     payload = d.payload ? JSON.parse(d.payload) : null;
@@ -95,23 +95,25 @@ export const deliveryRoutes = new Hono<{ Bindings: Env }>()
   .use('*', configured)
   .get('/', list)
   .post('/:id/retry', async (c) => {
-    const id = checkId(c, 'a delivery');
-    const d = await getDelivery(c.env.INDEX, id);
-    if (!d) fail(404, 'delivery_not_found', `no delivery "${id}"`);
-    // Still in its lead's outbox: a second copy would be sent beside it, and their outcomes overwrite each other.
-    if (d.status === 'pending') fail(409, 'delivery_pending', `delivery "${id}" is still queued (attempt ${d.attempts}); it is retried by itself, or can be retried here once it has failed`);
-    if (!teamById(d.team)?.destinations[d.destination]) fail(409, 'destination_gone', `team "${d.team}" has no destination ${d.destination} any more (${TEAMS_FILE} changed)`);
-    // An insights alert has no lead: it is sent again from here, with its message id.
-    if (d.leadKey === INSIGHTS_KEY) await attempt(c.env, { ...d, status: 'pending' });
-    else if (!(await leadStub(c.env, d.leadKey).retryDelivery(d))) fail(409, 'lead_gone', 'the lead of this delivery is no longer stored (erased), so it cannot be sent again');
-    const now = (await getDelivery(c.env.INDEX, id)) ?? d;
+    const now = await retryDelivery(c.env, checkId(c, 'a delivery'));
     return c.json({ delivery: show(now) }, now.status === 'delivered' ? 200 : 202);
   });
 
-export const teamRoutes = new Hono<{ Bindings: Env }>().use('*', configured).post('/:id/test', async (c) => {
-  const id = checkId(c, 'a team');
-  const team = teamById(id);
-  if (!team) fail(404, 'team_not_found', `no team "${id}" (teams: ${teamsConfig().teams.map((t) => t.id).join(', ') || 'none'})`);
+/** Sends a delivery again (the API's retry, the dashboard's button): its outcome; a 404 or 409 named when it cannot be. */
+export async function retryDelivery(env: Env, id: string): Promise<Delivery> {
+  const d = await getDelivery(env.INDEX, id);
+  if (!d) fail(404, 'delivery_not_found', `no delivery "${id}"`);
+  // Still in its lead's outbox: a second copy would be sent beside it, and their outcomes overwrite each other.
+  if (d.status === 'pending') fail(409, 'delivery_pending', `delivery "${id}" is still queued (attempt ${d.attempts}); it is retried by itself, or can be retried here once it has failed`);
+  if (!teamById(d.team)?.destinations[d.destination]) fail(409, 'destination_gone', `team "${d.team}" has no destination ${d.destination} any more (${TEAMS_FILE} changed)`);
+  // An insights alert has no lead: it is sent again from here, with its message id.
+  if (d.leadKey === INSIGHTS_KEY) await attempt(env, { ...d, status: 'pending' });
+  else if (!(await leadStub(env, d.leadKey).retryDelivery(d))) fail(409, 'lead_gone', 'the lead of this delivery is no longer stored (erased), so it cannot be sent again');
+  return (await getDelivery(env.INDEX, id)) ?? d;
+}
+
+/** Sends a `test` notification to each destination of a team (the API's test, the dashboard's button), each result. */
+export async function testTeam(env: Env, team: Team) {
   const now = Date.now();
   const body: NotificationBody = {
     type: 'test',
@@ -121,13 +123,20 @@ export const teamRoutes = new Hono<{ Bindings: Env }>().use('*', configured).pos
   const results = await Promise.all(
     team.destinations.map(async (d, index) => {
       const msg = messageId();
-      const out = await send(d, body, msg, c.env);
+      const out = await send(d, body, msg, env);
       // A destination a 410 disabled is enabled again by a test it answers.
       const target = targetOf(d);
-      const wasDisabled = out.ok && !!(await isDisabled(c.env.INDEX, team.id, index, target));
-      if (wasDisabled) await enable(c.env.INDEX, team.id, index, target);
+      const wasDisabled = out.ok && !!(await isDisabled(env.INDEX, team.id, index, target));
+      if (wasDisabled) await enable(env.INDEX, team.id, index, target);
       return { destination: index, type: d.type, id: msg, ok: out.ok, status: out.status, error: out.error, ...(wasDisabled ? { enabledAgain: true } : {}) };
     }),
   );
-  return c.json({ team: { id: team.id, name: team.name }, ok: results.every((r) => r.ok), results });
+  return { team: { id: team.id, name: team.name }, ok: results.every((r) => r.ok), results };
+}
+
+export const teamRoutes = new Hono<{ Bindings: Env }>().use('*', configured).post('/:id/test', async (c) => {
+  const id = checkId(c, 'a team');
+  const team = teamById(id);
+  if (!team) fail(404, 'team_not_found', `no team "${id}" (teams: ${teamsConfig().teams.map((t) => t.id).join(', ') || 'none'})`);
+  return c.json(await testTeam(c.env, team));
 });

@@ -1,0 +1,56 @@
+/**
+ * The operator dashboard at /app: server-rendered pages (Hono's JSX), a session per operator (session.ts), Hono's
+ * csrf() Origin check and a per-session token on every form, and a strict Content-Security-Policy — scripts and
+ * styles only from /app/static, no inline script but JSON islands, which are not executed.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { csrf } from 'hono/csrf';
+import { fail } from '../errors.js';
+import { deliveries, retry, sendTest } from './deliveries.js';
+import { leadProfile } from './lead.js';
+import { liveRoutes } from './live.js';
+import { overview } from './overview.js';
+import { contacted, queue } from './queue.js';
+import { requireCsrfToken, requireSession, type AppEnv } from './session.js';
+import { signInRoutes } from './sign-in.js';
+import { staticRoutes } from './static.js';
+
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/** The largest form the dashboard takes (a sign-in, a contact): bigger bodies are refused before they are read. */
+const FORM_BYTES = 8_192;
+
+export const appRoutes = new Hono<AppEnv>();
+
+appRoutes.use('*', async (c, next) => {
+  await next();
+  c.res.headers.set('Content-Security-Policy', CSP);
+  c.res.headers.set('X-Content-Type-Options', 'nosniff');
+  c.res.headers.set('Referrer-Policy', 'same-origin');
+  if (c.res.headers.get('Content-Type')?.startsWith('text/html')) c.res.headers.set('Cache-Control', 'no-store');
+});
+// A form from another site is refused by its Origin (or Sec-Fetch-Site) before anything else, with a JSON answer
+// that says so (Hono's csrf() answers a bare 403).
+const sameOrigin = csrf();
+appRoutes.use('*', async (c, next) => {
+  try {
+    await sameOrigin(c, async () => {});
+  } catch {
+    fail(403, 'cross_origin_form', `a dashboard form must come from a page of ${new URL(c.req.url).origin} (Origin ${c.req.header('Origin')?.slice(0, 100) ?? 'missing'}, Sec-Fetch-Site ${c.req.header('Sec-Fetch-Site') ?? 'missing'})`);
+  }
+  await next();
+});
+appRoutes.use('*', bodyLimit({ maxSize: FORM_BYTES, onError: () => fail(413, 'body_too_large', `a dashboard form is at most ${FORM_BYTES} bytes`) }));
+
+appRoutes.route('/static', staticRoutes);
+appRoutes.route('/', signInRoutes);
+appRoutes.use('*', requireSession, requireCsrfToken);
+appRoutes.route('/api', liveRoutes);
+appRoutes.get('/', overview);
+appRoutes.get('/queue', queue);
+appRoutes.get('/leads/:id', leadProfile);
+appRoutes.post('/leads/:id/contacted', contacted);
+appRoutes.get('/deliveries', deliveries);
+appRoutes.post('/deliveries/:id/retry', retry);
+appRoutes.post('/teams/:id/test', sendTest);
+appRoutes.all('*', (c) => c.json({ error: 'not_found', message: `the dashboard has no ${c.req.method} ${c.req.path} (pages: /app, /app/queue, /app/leads/{id}, /app/deliveries)` }, 404));

@@ -1,0 +1,105 @@
+// The dashboard's only script: draws the charts from their JSON islands with uPlot, and keeps pages marked
+// data-live current by polling /app/api/changes (short polling: one small indexed query every 3 s per open tab).
+(function () {
+  'use strict';
+  var COLORS = ['#1f5fbf', '#b3261e', '#1b7f3b', '#8a4baf', '#a15c00', '#00707a', '#5f6368', '#c2185b'];
+  var POLL_MS = 3000;
+  var charts = [];
+
+  function draw(el) {
+    var island = document.getElementById(el.getAttribute('data-chart'));
+    if (!island || typeof uPlot === 'undefined') return;
+    var d;
+    try {
+      d = JSON.parse(island.textContent || 'null');
+    } catch (e) {
+      return;
+    }
+    if (!d || !d.x || !d.x.length) {
+      el.textContent = 'No data in this window yet.';
+      return;
+    }
+    var series = [{}];
+    var data = [d.x];
+    d.series.forEach(function (s, i) {
+      series.push({ label: s.label, stroke: COLORS[i % COLORS.length], width: i === 0 ? 2.5 : 1.5, scale: s.scale || 'y', paths: s.steps ? uPlot.paths.stepped({ align: 1 }) : undefined, value: s.percent ? function (u, v) { return v == null ? '—' : (v * 100).toFixed(1) + ' %'; } : undefined });
+      data.push(s.values);
+    });
+    var axes = [{}, { scale: 'y', values: d.percent ? function (u, vs) { return vs.map(function (v) { return Math.round(v * 100) + ' %'; }); } : undefined }];
+    if (d.right) axes.push({ scale: d.right, side: 1, grid: { show: false } });
+    var opts = { width: Math.max(280, el.clientWidth), height: el.clientWidth < 500 ? 220 : 300, series: series, axes: axes, scales: { x: { time: true } }, legend: { live: true } };
+    el.textContent = '';
+    var u = new uPlot(opts, data, el);
+    charts.push({ el: el, u: u });
+  }
+
+  function drawAll(root) {
+    charts = charts.filter(function (c) { return document.body.contains(c.el); });
+    Array.prototype.forEach.call(root.querySelectorAll('[data-chart]'), draw);
+  }
+
+  var resizing;
+  window.addEventListener('resize', function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(function () {
+      charts.forEach(function (c) { c.u.setSize({ width: Math.max(280, c.el.clientWidth), height: c.el.clientWidth < 500 ? 220 : 300 }); });
+    }, 150);
+  });
+
+  // A swapped region keeps the keyboard where it was: the same control of the same lead's row (or the same control
+  // of the region), found again in the fresh copy by its position.
+  var FOCUSABLE = 'a,button,input,select';
+  function focusKey(root) {
+    var a = document.activeElement;
+    if (!a || !root.contains(a)) return null;
+    var row = a.closest('[data-lead]');
+    return { lead: row && row.getAttribute('data-lead'), i: Array.prototype.indexOf.call((row || root).querySelectorAll(FOCUSABLE), a) };
+  }
+  function refocus(root, k) {
+    if (!k) return;
+    var scope = k.lead ? null : root;
+    if (k.lead) Array.prototype.forEach.call(root.querySelectorAll('[data-lead]'), function (r) { if (r.getAttribute('data-lead') === k.lead) scope = r; });
+    var el = scope && scope.querySelectorAll(FOCUSABLE)[k.i];
+    if (el) el.focus({ preventScroll: true });
+  }
+
+  function refresh() {
+    return fetch(location.href, { credentials: 'same-origin', headers: { Accept: 'text/html' } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var doc = new DOMParser().parseFromString(html, 'text/html');
+        Array.prototype.forEach.call(document.querySelectorAll('[data-live-region]'), function (old) {
+          var fresh = doc.getElementById(old.id);
+          if (!fresh) return;
+          var focus = focusKey(old);
+          old.replaceWith(fresh);
+          drawAll(fresh);
+          refocus(fresh, focus);
+        });
+        var status = document.getElementById('live-status');
+        if (status) status.textContent = 'Updated ' + new Date().toLocaleTimeString();
+      });
+  }
+
+  function poll() {
+    var since = document.body.getAttribute('data-live');
+    if (!since) return;
+    fetch('/app/api/changes?since=' + encodeURIComponent(since), { credentials: 'same-origin' })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (j) {
+        if (!j || j.cursor === since) return;
+        document.body.setAttribute('data-live', j.cursor);
+        return refresh();
+      })
+      .catch(function () {})
+      .then(function () { setTimeout(poll, POLL_MS); });
+  }
+
+  function start() {
+    drawAll(document);
+    if (document.body.hasAttribute('data-live')) setTimeout(poll, POLL_MS);
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();
