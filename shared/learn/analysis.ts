@@ -68,7 +68,8 @@ export interface SuggestedWeight {
   rule: string;
   name: string;
   current: number;
-  suggested: number;
+  /** Null when the rule's count never varied among the leads: no evidence either way. */
+  suggested: number | null;
   /** Log-odds of converting per one more matching event. */
   coefficient: number;
 }
@@ -220,7 +221,7 @@ export function analyze(model: CompiledModel, input: readonly LearnRecord[], opt
   const scale = maxCoef > 0 ? maxPoints / maxCoef : 0;
   base.suggestedWeights = {
     scale,
-    weights: t.rules.map((r, j) => ({ rule: r.id, name: r.name, current: r.points, suggested: Math.round(lr.coefficients[j] * scale) || 0, coefficient: lr.coefficients[j] })),
+    weights: t.rules.map((r, j) => ({ rule: r.id, name: r.name, current: r.points, suggested: lr.varies[j] ? Math.round(lr.coefficients[j] * scale) || 0 : null, coefficient: lr.coefficients[j] })),
   };
 
   if (holdoutShare <= 0 || !held.length) {

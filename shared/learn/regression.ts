@@ -11,6 +11,8 @@ export interface LogisticFit {
   intercept: number;
   /** Per feature, on the raw scale (log-odds per one more action); 0 for a feature that never varies. */
   coefficients: number[];
+  /** Per feature: whether it varied in the sample (a constant one has no evidence either way). */
+  varies: boolean[];
   iterations: number;
   converged: boolean;
   lambda: number;
@@ -61,11 +63,13 @@ export function fitLogistic(x: readonly (readonly number[])[], y: readonly boole
   const p = n ? x[0].length : 0;
   const mean = new Array<number>(p).fill(0);
   const sd = new Array<number>(p).fill(0);
-  for (const row of x) for (let j = 0; j < p; j++) mean[j] += row[j] / n;
-  for (const row of x) for (let j = 0; j < p; j++) sd[j] += (row[j] - mean[j]) ** 2 / n;
-  for (let j = 0; j < p; j++) sd[j] = Math.sqrt(sd[j]);
-  // Only features that vary take part; a constant one has no coefficient to learn.
-  const used = sd.map((s, j) => (s > 0 ? j : -1)).filter((j) => j >= 0);
+  for (const row of x) for (let j = 0; j < p; j++) mean[j] += row[j];
+  for (let j = 0; j < p; j++) mean[j] /= n;
+  for (const row of x) for (let j = 0; j < p; j++) sd[j] += (row[j] - mean[j]) ** 2;
+  for (let j = 0; j < p; j++) sd[j] = Math.sqrt(sd[j] / n);
+  // Only features that vary take part; a constant one has no coefficient to learn (the bound absorbs the
+  // rounding of a mean of equal values).
+  const used = sd.map((s, j) => (s > 1e-9 * (1 + Math.abs(mean[j])) ? j : -1)).filter((j) => j >= 0);
   const z = x.map((row) => [1, ...used.map((j) => (row[j] - mean[j]) / sd[j])]);
   const k = used.length + 1;
   let beta = new Array<number>(k).fill(0);
@@ -111,7 +115,7 @@ export function fitLogistic(x: readonly (readonly number[])[], y: readonly boole
     coefficients[j] = beta[u + 1] / sd[j];
     intercept -= (beta[u + 1] * mean[j]) / sd[j];
   });
-  return { intercept, coefficients, iterations, converged, lambda };
+  return { intercept, coefficients, varies: sd.map((_, j) => used.includes(j)), iterations, converged, lambda };
 }
 
 export function predict(fit: Pick<LogisticFit, 'intercept' | 'coefficients'>, row: readonly number[]): number {
