@@ -3,6 +3,7 @@
  * identity changes, so lists and insights are queries instead of fan-outs over objects. The schema is in
  * migrations/ (applied by `npm start`, the tests and `wrangler d1 migrations apply`).
  */
+import type { LearnState } from '../shared/learn/record.js';
 
 export interface IndexRow {
   /** The object holding the lead (`u:…`, `e:…`, `a:…`). */
@@ -31,6 +32,9 @@ export interface IndexRow {
   slaTeam: string | null;
   slaState: string | null;
   slaDueAt: number | null;
+  /** The lead's learning record (shared/learn/record.ts) and its times; null in rows written before it existed. */
+  firstSeen?: number | null;
+  learning?: LearnState | null;
 }
 
 export interface IndexNews {
@@ -51,17 +55,20 @@ export async function writeIndex(db: D1Database, version: number, news: IndexNew
       db
         .prepare(
           `INSERT INTO leads (key, id, email, user_id, level, level_rank, level_since, engagement_score, lead_score, momentum, stage,
-             do_not_contact, last_activity_at, model, model_version, updated_at, version, fit_grade, fit_score, teams, sla_team, sla_state, sla_due_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+             do_not_contact, last_activity_at, model, model_version, updated_at, version, fit_grade, fit_score, teams, sla_team, sla_state, sla_due_at,
+             first_seen, converted_at, learning)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)
            ON CONFLICT (key) DO UPDATE SET id = excluded.id, email = excluded.email, user_id = excluded.user_id, level = excluded.level,
              level_rank = excluded.level_rank, level_since = excluded.level_since, engagement_score = excluded.engagement_score,
              lead_score = excluded.lead_score, momentum = excluded.momentum, stage = excluded.stage, do_not_contact = excluded.do_not_contact,
              last_activity_at = excluded.last_activity_at, model = excluded.model, model_version = excluded.model_version,
              updated_at = excluded.updated_at, version = excluded.version, fit_grade = excluded.fit_grade, fit_score = excluded.fit_score,
-             teams = excluded.teams, sla_team = excluded.sla_team, sla_state = excluded.sla_state, sla_due_at = excluded.sla_due_at
+             teams = excluded.teams, sla_team = excluded.sla_team, sla_state = excluded.sla_state, sla_due_at = excluded.sla_due_at,
+             first_seen = excluded.first_seen, converted_at = excluded.converted_at, learning = excluded.learning
            WHERE excluded.version > leads.version`,
         )
-        .bind(r.key, r.id, r.email, r.userId, r.level, r.levelRank, r.levelSince, r.engagementScore, r.leadScore, r.momentum, r.stage, r.doNotContact ? 1 : 0, r.lastActivityAt, r.model, r.modelVersion, r.updatedAt, version, r.fitGrade, r.fitScore, JSON.stringify(r.teams ?? []), r.slaTeam ?? null, r.slaState ?? null, r.slaDueAt ?? null),
+        .bind(r.key, r.id, r.email, r.userId, r.level, r.levelRank, r.levelSince, r.engagementScore, r.leadScore, r.momentum, r.stage, r.doNotContact ? 1 : 0, r.lastActivityAt, r.model, r.modelVersion, r.updatedAt, version, r.fitGrade, r.fitScore, JSON.stringify(r.teams ?? []), r.slaTeam ?? null, r.slaState ?? null, r.slaDueAt ?? null,
+          r.firstSeen ?? null, r.learning?.convertedAt ?? null, r.learning ? JSON.stringify(r.learning) : null),
     );
     // The lead's teams as rows (for `team=`), rewritten only when the upsert above took: an older row retried
     // late leaves the newer teams alone.

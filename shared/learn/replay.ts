@@ -30,8 +30,13 @@ function message(line: string, lineNo: number): NormalizedMessage | null {
     throw new ReplayError(`line ${lineNo}: not JSON (${(err as Error).message})`);
   }
   const problems: Problem[] = [];
-  if (!checkMessage(raw, '', problems, Infinity, Number.MAX_SAFE_INTEGER)) throw new ReplayError(`line ${lineNo}: ${formatProblems(problems)}`);
-  const msg = { ...(raw as unknown as Record<string, unknown>) };
+  // An export's ids are the stored ones (a source prefix, a merge's origin): longer than a client may send.
+  const { messageId, ...rest } = (typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw : { raw }) as Record<string, unknown>;
+  if (messageId !== undefined && (typeof messageId !== 'string' || !messageId)) problems.push({ path: 'messageId', reason: 'must be a non-empty string' });
+  if (!checkMessage(typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? rest : raw, '', problems, Infinity, Number.MAX_SAFE_INTEGER) || problems.length) {
+    throw new ReplayError(`line ${lineNo}: ${formatProblems(problems)}`);
+  }
+  const msg: Record<string, unknown> = { ...rest, messageId };
   // History as recorded: its times are taken as they are (no receipt to correct a sentAt against).
   delete msg.sentAt;
   if (msg.timestamp === undefined && msg.originalTimestamp === undefined) throw new ReplayError(`line ${lineNo}: needs a timestamp (when it happened)`);
