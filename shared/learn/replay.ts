@@ -20,8 +20,8 @@ import type { LearnRecord } from './analysis.js';
 
 export class ReplayError extends Error {}
 
-/** Parses and checks one line; throws ReplayError naming the line. */
-function message(line: string, lineNo: number): NormalizedMessage | null {
+/** Parses and checks one line (`check`: the first pass; the second reads what it already checked); throws ReplayError naming the line. */
+function message(line: string, lineNo: number, check = true): NormalizedMessage | null {
   if (!line.trim()) return null;
   let raw: unknown;
   try {
@@ -33,7 +33,8 @@ function message(line: string, lineNo: number): NormalizedMessage | null {
   // An export's ids are the stored ones (a source prefix, a merge's origin): longer than a client may send.
   const { messageId, ...rest } = (typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw : { raw }) as Record<string, unknown>;
   if (messageId !== undefined && (typeof messageId !== 'string' || !messageId)) problems.push({ path: 'messageId', reason: 'must be a non-empty string' });
-  if (!checkMessage(typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? rest : raw, '', problems, Infinity, Number.MAX_SAFE_INTEGER) || problems.length) {
+  // A line of n UTF-16 units is at most 3n bytes: only a line that could be over 32 KB is measured.
+  if (check && (!checkMessage(typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? rest : raw, '', problems, line.length * 3, Number.MAX_SAFE_INTEGER) || problems.length)) {
     throw new ReplayError(`line ${lineNo}: ${formatProblems(problems)}`);
   }
   const msg: Record<string, unknown> = { ...rest, messageId };
@@ -65,8 +66,10 @@ export class Replay {
   #lines = 0;
   #planned = false;
   readonly #leads = new Map<number, Lead>();
-  /** Which roots arrived out of order (buffered). */
+  /** Which roots arrived out of order (buffered), and each root's last line: there its record is final. */
   readonly #unordered = new Set<number>();
+  readonly #lastLine = new Map<number, number>();
+  readonly #done: LearnRecord[] = [];
   events = 0;
 
   constructor(readonly model: CompiledModel) {}
@@ -133,6 +136,7 @@ export class Replay {
       // Equal times are ordered by messageId, which this pass does not keep: such a lead is scored whole.
       if ((last.get(root) ?? -Infinity) >= t) this.#unordered.add(root);
       last.set(root, t);
+      this.#lastLine.set(root, i);
     }
     this.#planned = true;
   }
@@ -142,7 +146,7 @@ export class Replay {
     if (!this.#planned) this.#plan();
     const k = this.#lineKey[lineNo - 1];
     if (k < 0) return;
-    const m = message(line, lineNo)!;
+    const m = message(line, lineNo, false)!;
     const root = this.#find(k);
     let lead = this.#leads.get(root);
     if (!lead) {
@@ -156,19 +160,20 @@ export class Replay {
       lead.seen!.add(m.event.messageId);
       fold(this.model, lead.state!, m.event);
     }
+    // The lead's last line: its record is final, and nothing of it need stay in memory.
+    if (this.#lastLine.get(root) === lineNo - 1) {
+      this.#done.push(this.#record(lead));
+      this.#leads.delete(root);
+    }
   }
 
-  get leads(): number {
-    return this.#leads.size;
+  #record(lead: Lead): LearnRecord {
+    const state = lead.state ?? score(this.model, lead.events!, Number.MAX_SAFE_INTEGER).state;
+    return { id: lead.key.slice(2), learn: state.learn! };
   }
 
   /** Every lead's learning record, its id the lead's public id (userId, else email, else anonymousId). */
   records(): LearnRecord[] {
-    const out: LearnRecord[] = [];
-    for (const lead of this.#leads.values()) {
-      const state = lead.state ?? score(this.model, lead.events!, Number.MAX_SAFE_INTEGER).state;
-      out.push({ id: lead.key.slice(2), learn: state.learn! });
-    }
-    return out;
+    return [...this.#done, ...[...this.#leads.values()].map((l) => this.#record(l))];
   }
 }
