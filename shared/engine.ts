@@ -10,7 +10,7 @@
 import { eventPath, type LeadEvent } from './events.js';
 import type { CompiledModel, CompiledType } from './compile.js';
 import { cloneFitState, emptyFitState, fitOfState, FIT_GRADES, noteFitTraits, regrade, type FitResult, type FitState } from './fit.js';
-import { cloneLearn, countActions, initLearn, isConversion, standing, type LearnState } from './learn/record.js';
+import { bump, cloneLearn, featureNames, initLearn, isConversion, standing, type LearnState } from './learn/record.js';
 
 export type LevelReason =
   | { kind: 'start' }
@@ -390,7 +390,7 @@ function applyRule(t: CompiledType, ts: TypeState, ruleIdx: number, at: number):
   return { points, clippedBy };
 }
 
-function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadEvent, path: string | undefined, newSession: boolean, fitRank: number, out: FoldOutput, hits: string[] | null): void {
+function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadEvent, path: string | undefined, newSession: boolean, fitRank: number, out: FoldOutput, counts: Record<string, number> | null): void {
   const at = e.timestamp;
   const d = model.days.day(at);
   advanceType(t, ts, at, out);
@@ -423,6 +423,7 @@ function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadE
     if (r.otherwise && matchedAny) continue;
     if (!r.matches(e, path)) continue;
     matchedAny = true;
+    if (counts) bump(counts, featureNames(t).rules[r.index]);
     const { points, clippedBy } = applyRule(t, ts, r.index, at);
     if (points !== 0) {
       addToBucket(ts, d, points, r.index);
@@ -447,7 +448,7 @@ function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadE
     } else if (f.session && newSession) {
       ts.sessionPaths[i] = [];
     }
-    if (hit) hits?.push(f.id);
+    if (hit && counts) bump(counts, featureNames(t).triggers[i]);
     if (hit && f.level > floor) [floor, floorIdx] = [f.level, i];
   });
   if (floorIdx >= 0) activity = true;
@@ -531,12 +532,8 @@ export function fold(model: CompiledModel, state: LeadState, e: LeadEvent): Fold
     learn.convertedAt = at;
   }
   const counting = learn && learn.convertedAt === null ? learn : null;
-  const hits: string[] | null = counting ? [] : null;
-  model.types.forEach((t, i) => foldType(model, t, state.types[i], e, path, newSession, fitRank, out, i === 0 ? hits : null));
+  model.types.forEach((t, i) => foldType(model, t, state.types[i], e, path, newSession, fitRank, out, i === 0 && counting ? counting.counts : null));
   if (counting) {
-    const first = model.types[0].id;
-    const rules = out.ledger.filter((x) => x.kind === 'rule' && x.scoringType === first && x.messageId === e.messageId).map((x) => x.rule!);
-    countActions(counting, rules, hits!);
     const ts = state.types[0];
     standing(counting, at, ts.level, Math.max(0, ts.winSum), Math.max(0, ts.leadSum));
   }

@@ -18,6 +18,18 @@ export const isConversion = (e: Pick<LeadEvent, 'type' | 'event'>) => e.type ===
 export const ruleFeature = (id: string) => `rule:${id}`;
 export const triggerFeature = (id: string) => `trigger:${id}`;
 
+const cache = new WeakMap<object, { rules: string[]; triggers: string[] }>();
+/** A scoring type's feature names by rule and floor index, made once: the fold names one for every event. */
+export function featureNames(t: { rules: readonly { id: string }[]; floors: readonly { id: string }[] }): { rules: string[]; triggers: string[] } {
+  let f = cache.get(t);
+  if (!f) cache.set(t, (f = { rules: t.rules.map((r) => ruleFeature(r.id)), triggers: t.floors.map((x) => triggerFeature(x.id)) }));
+  return f;
+}
+
+export const bump = (counts: Record<string, number>, feature: string) => {
+  counts[feature] = (counts[feature] ?? 0) + 1;
+};
+
 export interface LearnState {
   /** Matches per feature of the model's first scoring type, from events before the conversion. */
   counts: Record<string, number>;
@@ -34,12 +46,6 @@ export interface LearnState {
 export const initLearn = (): LearnState => ({ counts: {}, convertedAt: null, levelRank: 0, engagementScore: 0, leadScore: 0, at: null });
 
 export const cloneLearn = (l: LearnState): LearnState => ({ ...l, counts: { ...l.counts } });
-
-/** Adds one (pre-conversion) event's rule matches and triggers. */
-export function countActions(l: LearnState, rules: readonly string[], triggers: readonly string[]): void {
-  for (const r of rules) l.counts[ruleFeature(r)] = (l.counts[ruleFeature(r)] ?? 0) + 1;
-  for (const f of triggers) l.counts[triggerFeature(f)] = (l.counts[triggerFeature(f)] ?? 0) + 1;
-}
 
 /** Where the lead stood: written after every event until the conversion, then frozen. */
 export function standing(l: LearnState, at: number, levelRank: number, engagementScore: number, leadScore: number): void {
