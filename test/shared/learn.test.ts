@@ -229,3 +229,24 @@ describe('the analysis', () => {
 });
 
 void DAY;
+
+describe('the backtest', () => {
+  it('tells its progress on each pass and reads the same lines twice', async () => {
+    const { backtest } = await import('../../shared/learn/backtest.js');
+    const lines = linesOf(population({ leads: 50, seed: 3, start: at(0) }));
+    const told: [number, number][] = [];
+    let reads = 0;
+    const r = await backtest(model, {
+      lines: async function* () {
+        reads++;
+        yield* lines;
+      },
+      every: 100,
+      progress: (pass, n) => told.push([pass, n]),
+    }, {});
+    expect(reads).toBe(2);
+    expect(r.lines).toBe(lines.length);
+    const expected = Array.from({ length: Math.floor(lines.length / 100) }, (_, i) => (i + 1) * 100);
+    expect(told).toEqual([...expected.map((n) => [1, n]), ...expected.map((n) => [2, n])]);
+  });
+});
