@@ -146,6 +146,7 @@ describe('conversion evidence', () => {
       ['/v1/insights/conversion?from=2026-03-02&to=2026-03-01', 'to'],
       ['/v1/insights/conversion?limit=5', 'limit'],
       ['/v1/export?from=2026-13-45', 'from'],
+      ['/v1/export?to=2026-02-30', 'to'],
       ['/v1/export?holdout=0.3', 'holdout'],
     ];
     for (const [path, param] of cases) {

@@ -14,9 +14,7 @@ import { leadStub } from '../lead/index.js';
 import { activeModel } from '../model.js';
 import { DEFAULT_HOLDOUT, DEFAULT_SEED } from '../../shared/learn/analysis.js';
 import type { EventCursor } from '../../shared/api.js';
-import type { Problem } from '../../shared/validate.js';
-
-const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+import { parseIsoDate, type Problem } from '../../shared/validate.js';
 
 /** The query parameters, each problem named; `from`/`to` bound when the lead was first seen. */
 function params(c: Context<{ Bindings: Env }>, allowed: string[]): { period: Period; holdout: number; seed: number } {
@@ -24,8 +22,8 @@ function params(c: Context<{ Bindings: Env }>, allowed: string[]): { period: Per
   const time = (name: string): number | undefined => {
     const v = one(name);
     if (v === undefined) return undefined;
-    const t = ISO.test(v) ? Date.parse(v) : NaN;
-    if (Number.isFinite(t)) return t;
+    const t = parseIsoDate(v);
+    if (t !== undefined) return t;
     problems.push({ path: name, reason: `must be an ISO 8601 date or date and time with a zone, like "2026-03-01" or "2026-03-01T00:00:00Z" (got "${v.slice(0, 40)}")` });
   };
   const period: Period = { from: time('from'), to: time('to') };
