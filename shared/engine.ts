@@ -10,6 +10,7 @@
 import { eventPath, type LeadEvent } from './events.js';
 import type { CompiledModel, CompiledType } from './compile.js';
 import { cloneFitState, emptyFitState, fitOfState, FIT_GRADES, noteFitTraits, regrade, type FitResult, type FitState } from './fit.js';
+import { bump, cloneLearn, featureNames, initLearn, isConversion, standing, type LearnState } from './learn/record.js';
 
 export type LevelReason =
   | { kind: 'start' }
@@ -95,6 +96,11 @@ export interface LeadState {
   types: TypeState[];
   /** The trait values the model's fit rules read (absent in states stored before fit existed). */
   fit?: FitState;
+  /**
+   * The learning record (learn/record.ts): actions before the conversion, and the standing at it. Absent in
+   * states stored before it existed; the lead object rescores those once.
+   */
+  learn?: LearnState;
 }
 
 export interface FoldOutput {
@@ -139,6 +145,7 @@ export function initState(model: CompiledModel): LeadState {
     firstSeen: null,
     sessionLast: null,
     fit: emptyFitState(),
+    learn: initLearn(),
     types: model.types.map((t) => ({
       id: t.id,
       level: 0,
@@ -172,6 +179,7 @@ export function cloneState(s: LeadState): LeadState {
   return {
     ...s,
     fit: s.fit && cloneFitState(s.fit),
+    learn: s.learn && cloneLearn(s.learn),
     types: s.types.map((t) => ({
       ...t,
       days: t.days.slice(),
@@ -228,6 +236,8 @@ export function rebaseState(model: CompiledModel, old: LeadState): LeadState {
     s.fit = cloneFitState(old.fit);
     if (model.fit) regrade(model.fit, s.fit);
   }
+  // What the lead had done before it converted is history too: kept, counted under the rules of its day.
+  if (old.learn) s.learn = cloneLearn(old.learn);
   model.types.forEach((t, i) => {
     // States stored before types carried their id match by position.
     const o = old.types.find((x) => x.id === t.id) ?? (old.types[i]?.id === undefined ? old.types[i] : undefined);
@@ -380,7 +390,7 @@ function applyRule(t: CompiledType, ts: TypeState, ruleIdx: number, at: number):
   return { points, clippedBy };
 }
 
-function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadEvent, path: string | undefined, newSession: boolean, fitRank: number, out: FoldOutput): void {
+function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadEvent, path: string | undefined, newSession: boolean, fitRank: number, out: FoldOutput, counts: Record<string, number> | null): void {
   const at = e.timestamp;
   const d = model.days.day(at);
   advanceType(t, ts, at, out);
@@ -413,6 +423,7 @@ function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadE
     if (r.otherwise && matchedAny) continue;
     if (!r.matches(e, path)) continue;
     matchedAny = true;
+    if (counts) bump(counts, featureNames(t).rules[r.index]);
     const { points, clippedBy } = applyRule(t, ts, r.index, at);
     if (points !== 0) {
       addToBucket(ts, d, points, r.index);
@@ -437,6 +448,7 @@ function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadE
     } else if (f.session && newSession) {
       ts.sessionPaths[i] = [];
     }
+    if (hit && counts) bump(counts, featureNames(t).triggers[i]);
     if (hit && f.level > floor) [floor, floorIdx] = [f.level, i];
   });
   if (floorIdx >= 0) activity = true;
@@ -511,7 +523,20 @@ export function fold(model: CompiledModel, state: LeadState, e: LeadEvent): Fold
   // Traits first: an identify that makes the lead a good fit can complete a stage at once.
   if (model.fit) noteFitTraits(model.fit, (state.fit ??= emptyFitState()), e);
   const fitRank = state.fit?.rank ?? FIT_GRADES.length - 1;
-  model.types.forEach((t, i) => foldType(model, t, state.types[i], e, path, newSession, fitRank, out));
+  // The learning record reads the first scoring type (the one the lead index shows). A conversion freezes it
+  // where the lead stood just before, so neither the conversion nor anything after it counts as a cause.
+  const learn = state.learn?.convertedAt === null ? state.learn : null;
+  if (learn && isConversion(e)) {
+    const r = evaluate(model, state, at)[0];
+    standing(learn, at, model.types[0].tierIds.indexOf(r.level), r.engagementScore, r.leadScore);
+    learn.convertedAt = at;
+  }
+  const counting = learn && learn.convertedAt === null ? learn : null;
+  model.types.forEach((t, i) => foldType(model, t, state.types[i], e, path, newSession, fitRank, out, i === 0 && counting ? counting.counts : null));
+  if (counting) {
+    const ts = state.types[0];
+    standing(counting, at, ts.level, Math.max(0, ts.winSum), Math.max(0, ts.leadSum));
+  }
   state.clock = at;
   state.lastId = e.messageId;
   return out;

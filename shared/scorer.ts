@@ -9,6 +9,7 @@
  */
 import type { LeadEvent } from './events.js';
 import type { CompiledModel } from './compile.js';
+import { shiftLearn } from './learn/record.js';
 import { cloneState, compareEvents, evaluate, fold, initState, isInOrder, serializeState, type FoldOutput, type LedgerEntry, type LevelChange, type LeadState, type TypeResult } from './engine.js';
 
 /** Where a Scorer keeps raw events; the Durable Object implements it on SQLite. */
@@ -245,8 +246,16 @@ export class Scorer {
     const day = this.model.days.day(next.timestamp);
     if (this.state.clock === -Infinity || this.model.days.day(this.state.clock) >= day) return false;
     const k = before.checkpoints.findIndex((c) => c.day === day);
-    if (k < 0 || serializeState(before.checkpoints[k].state) !== serializeState(this.state)) return false;
-    this.checkpoints.push(...before.checkpoints.slice(k));
+    if (k < 0) return false;
+    const was = before.checkpoints[k].state;
+    // The learning record is compared apart: late events add to its counts, which no later state would equal.
+    const shift = shiftLearn(this.state.learn, was.learn);
+    if (!shift || serializeState({ ...was, learn: undefined }) !== serializeState({ ...this.state, learn: undefined })) return false;
+    const adopted = before.checkpoints.slice(k);
+    adopted[0].state.learn = this.state.learn;
+    for (const c of adopted.slice(1)) if (c.state.learn) c.state.learn = shift(c.state.learn);
+    if (before.state.learn) before.state.learn = shift(before.state.learn);
+    this.checkpoints.push(...adopted);
     this.#thin(this.model.days.day(before.state.clock));
     this.state = before.state;
     return true;

@@ -64,7 +64,8 @@ export class Scoring {
     const text = this.store.meta('state');
     if (text !== this.#staleOf) {
       const s = this.store.state();
-      this.#stale = !!s && (s.model !== this.model.id || s.fingerprint !== this.model.fingerprint);
+      // A state stored before the learning record existed is rescored once, so the record counts its history.
+      this.#stale = !!s && (s.model !== this.model.id || s.fingerprint !== this.model.fingerprint || !s.learn);
       this.#staleOf = text;
     }
     return this.#stale;

@@ -17,6 +17,7 @@ import { FIT_GRADES } from '../../shared/fit.js';
 import { readOptionalJson } from '../body.js';
 import type { Contact } from '../lead/sla.js';
 import { TEAMS_FILE, teamsConfig } from '../notify/teams.js';
+import { probabilityFor } from '../learning.js';
 
 /** A contact's body: optional, and small (a note is for people, not a transcript). */
 const CONTACT_BODY_BYTES = 8_192;
@@ -161,8 +162,12 @@ export const leadRoutes = new Hono<{ Bindings: Env }>()
   .get('/:id', async (c) => {
     const id = leadIdFor(c, 'reading a lead');
     for (const key of candidateKeys(id)) {
-      const view = await leadStub(c.env, key).view();
-      if (view) return c.json({ ...view, treatment: treatmentFor(view.level) });
+      const stub = leadStub(c.env, key);
+      const view = await stub.view();
+      if (!view) continue;
+      // The conversion model fitted on the index (worker/learning.ts), applied to this lead's learning record.
+      const probability = await probabilityFor(c.env.INDEX, activeModel(), stub.learning(), (p) => c.executionCtx.waitUntil(p));
+      return c.json({ ...view, treatment: treatmentFor(view.level), ...probability });
     }
     notFound(id);
   })
