@@ -390,7 +390,7 @@ function applyRule(t: CompiledType, ts: TypeState, ruleIdx: number, at: number):
   return { points, clippedBy };
 }
 
-function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadEvent, path: string | undefined, newSession: boolean, fitRank: number, out: FoldOutput, counts: Record<string, number> | null): void {
+function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadEvent, path: string | undefined, newSession: boolean, fitRank: number, out: FoldOutput, learn: { counts: Record<string, number>; names: { rules: string[]; triggers: string[] } } | null): void {
   const at = e.timestamp;
   const d = model.days.day(at);
   advanceType(t, ts, at, out);
@@ -423,7 +423,7 @@ function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadE
     if (r.otherwise && matchedAny) continue;
     if (!r.matches(e, path)) continue;
     matchedAny = true;
-    if (counts) bump(counts, featureNames(t).rules[r.index]);
+    if (learn) bump(learn.counts, learn.names.rules[r.index]);
     const { points, clippedBy } = applyRule(t, ts, r.index, at);
     if (points !== 0) {
       addToBucket(ts, d, points, r.index);
@@ -448,7 +448,7 @@ function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadE
     } else if (f.session && newSession) {
       ts.sessionPaths[i] = [];
     }
-    if (hit && counts) bump(counts, featureNames(t).triggers[i]);
+    if (hit && learn) bump(learn.counts, learn.names.triggers[i]);
     if (hit && f.level > floor) [floor, floorIdx] = [f.level, i];
   });
   if (floorIdx >= 0) activity = true;
@@ -532,7 +532,8 @@ export function fold(model: CompiledModel, state: LeadState, e: LeadEvent): Fold
     learn.convertedAt = at;
   }
   const counting = learn && learn.convertedAt === null ? learn : null;
-  model.types.forEach((t, i) => foldType(model, t, state.types[i], e, path, newSession, fitRank, out, i === 0 && counting ? counting.counts : null));
+  const counted = counting && { counts: counting.counts, names: featureNames(model.types[0]) };
+  model.types.forEach((t, i) => foldType(model, t, state.types[i], e, path, newSession, fitRank, out, i === 0 ? counted : null));
   if (counting) {
     const ts = state.types[0];
     standing(counting, at, ts.level, Math.max(0, ts.winSum), Math.max(0, ts.leadSum));

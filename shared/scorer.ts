@@ -6,10 +6,15 @@
  *
  * Checkpoints are whole compact states taken at the first event of each day; the newest `dailyCheckpoints` are
  * kept (one week covers everything a browser may send late), older ones thinned to one per `sparseEveryDays`.
+ *
+ * The learning record (learn/record.ts) is in the state only, never in a checkpoint (it would be most of a
+ * checkpoint's bytes, once per day of history). A refold from a checkpoint counts the refolded stretch afresh
+ * and, beside it, the stretch as it was folded before (its old events, from the same checkpoint): the record is
+ * the old one with the old stretch's counts taken out and the new stretch's put in (mergeLearn).
  */
 import type { LeadEvent } from './events.js';
 import type { CompiledModel } from './compile.js';
-import { shiftLearn } from './learn/record.js';
+import { initLearn, mergeLearn, standing, type LearnState } from './learn/record.js';
 import { cloneState, compareEvents, evaluate, fold, initState, isInOrder, serializeState, type FoldOutput, type LedgerEntry, type LevelChange, type LeadState, type TypeResult } from './engine.js';
 
 /** Where a Scorer keeps raw events; the Durable Object implements it on SQLite. */
@@ -135,7 +140,7 @@ export class Scorer {
     const day = this.model.days.day(e.timestamp);
     const last = this.checkpoints[this.checkpoints.length - 1];
     if (this.state.clock > -Infinity && (!last || last.day < day) && this.model.days.day(this.state.clock) < day) {
-      this.checkpoints.push({ day, state: cloneState(this.state) });
+      this.checkpoints.push({ day, state: cloneState({ ...this.state, learn: undefined }) });
       this.#thin(day);
     }
     return fold(this.model, this.state, e);
@@ -193,20 +198,53 @@ export class Scorer {
     }
     const before = this.#rewind(fresh[0].timestamp);
     out.rewoundTo = this.state.clock;
+    const learn = this.#recount(before.state.learn);
     let folded = 0;
     for (const x of this.log.after(this.state.clock, this.state.lastId)) {
       // Once every new event is folded, a day whose opening state is what it was before the new events came
       // will fold as it did: the rest of the old fold stands.
       const at = this.state.clock;
-      if (folded === fresh.length && this.#rejoin(before, x)) {
+      if (folded === fresh.length && this.#rejoin(before, x, learn)) {
         out.rejoinedAt = at;
         return out;
       }
       collect(x);
       if (seen.has(x.messageId)) folded++;
-      else out.refolded++;
+      else {
+        out.refolded++;
+        learn?.old(x);
+      }
     }
+    learn?.done(false);
     return out;
+  }
+
+  /**
+   * After a rewind, the record's recount (see the top of this file): the state counts the stretch from the
+   * checkpoint afresh, `old` folds each event of the old fold into the stretch as it was, and `done` puts the
+   * record together. Null when nothing needs counting: the lead converted before the checkpoint (its record is
+   * frozen) or has no record (a state stored before records existed, rescored as a whole).
+   */
+  #recount(was: LearnState | undefined): { was: LearnState; shadow: LeadState | null; old(e: LeadEvent): void; done(rejoined: boolean): void } | null {
+    if (!was || (was.convertedAt !== null && was.convertedAt <= this.state.clock)) {
+      this.state.learn = was && { ...was, counts: { ...was.counts } };
+      return null;
+    }
+    // Both stretches start from where the lead stood at the checkpoint (the state after its last event).
+    const fresh = () => {
+      const l = initLearn();
+      const ts = this.state.types[0];
+      if (this.state.clock > -Infinity && ts) standing(l, this.state.clock, ts.level, Math.max(0, ts.winSum), Math.max(0, ts.leadSum));
+      return l;
+    };
+    this.state.learn = fresh();
+    const shadow = cloneState({ ...this.state, learn: fresh() });
+    return {
+      was,
+      shadow,
+      old: (e) => void fold(this.model, shadow, e),
+      done: (rejoined) => (this.state.learn = mergeLearn(was, shadow.learn!, this.state.learn!, rejoined)),
+    };
   }
 
   /**
@@ -228,12 +266,28 @@ export class Scorer {
   /**
    * The log changed from instant `t` on in a way `addMany` cannot tell (events taken out of the scored history:
    * a machine's, held after they were folded): rewinds to before `t` and refolds everything the log now holds.
+   * `added`: ids of events the log holds that the old fold did not have; `removed`: events it had that the log
+   * no longer holds (both for the learning record's recount).
    */
-  refold(t: number): { rewoundTo: number; changes: LevelChange[] } {
-    this.#rewind(t);
+  refold(t: number, added: ReadonlySet<string> = new Set(), removed: readonly LeadEvent[] = []): { rewoundTo: number; changes: LevelChange[] } {
+    const before = this.#rewind(t);
     const rewoundTo = this.state.clock;
+    const learn = this.#recount(before.state.learn);
     const changes: LevelChange[] = [];
-    for (const x of this.log.after(this.state.clock, this.state.lastId)) changes.push(...this.#foldOne(x).changes);
+    if (!learn) {
+      for (const x of this.log.after(this.state.clock, this.state.lastId)) changes.push(...this.#foldOne(x).changes);
+      return { rewoundTo, changes };
+    }
+    // The old fold's events in engine order: the log's that were there before, and those taken out.
+    const gone = removed.filter((e) => compareEvents(e, { timestamp: this.state.clock, messageId: this.state.lastId } as LeadEvent) > 0).sort(compareEvents);
+    let g = 0;
+    for (const x of this.log.after(this.state.clock, this.state.lastId)) {
+      for (; g < gone.length && compareEvents(gone[g], x) < 0; g++) learn.old(gone[g]);
+      changes.push(...this.#foldOne(x).changes);
+      if (!added.has(x.messageId)) learn.old(x);
+    }
+    for (; g < gone.length; g++) learn.old(gone[g]);
+    learn.done(false);
     return { rewoundTo, changes };
   }
 
@@ -242,22 +296,21 @@ export class Scorer {
    * that checkpoint, the old fold from that checkpoint on is taken back as it is — those checkpoints are not
    * even rewritten. Exact: the state is all a fold depends on, and the events from there on are the same ones.
    */
-  #rejoin(before: { checkpoints: Checkpoint[]; state: LeadState }, next: LeadEvent): boolean {
+  #rejoin(before: { checkpoints: Checkpoint[]; state: LeadState }, next: LeadEvent, learn: { shadow: LeadState | null; done(rejoined: boolean): void } | null): boolean {
     const day = this.model.days.day(next.timestamp);
     if (this.state.clock === -Infinity || this.model.days.day(this.state.clock) >= day) return false;
     const k = before.checkpoints.findIndex((c) => c.day === day);
     if (k < 0) return false;
-    const was = before.checkpoints[k].state;
-    // The learning record is compared apart: late events add to its counts, which no later state would equal.
-    const shift = shiftLearn(this.state.learn, was.learn);
-    if (!shift || serializeState({ ...was, learn: undefined }) !== serializeState({ ...this.state, learn: undefined })) return false;
-    const adopted = before.checkpoints.slice(k);
-    adopted[0].state.learn = this.state.learn;
-    for (const c of adopted.slice(1)) if (c.state.learn) c.state.learn = shift(c.state.learn);
-    if (before.state.learn) before.state.learn = shift(before.state.learn);
-    this.checkpoints.push(...adopted);
+    // The learning record is compared apart (checkpoints have none); the old fold from here on tells the new
+    // record's rest only when both stretches have converted, or neither has.
+    if (learn && (learn.shadow!.learn!.convertedAt === null) !== (this.state.learn!.convertedAt === null)) return false;
+    if (serializeState(before.checkpoints[k].state) !== serializeState({ ...this.state, learn: undefined })) return false;
+    this.checkpoints.push(...before.checkpoints.slice(k));
     this.#thin(this.model.days.day(before.state.clock));
+    const stretch = this.state.learn;
     this.state = before.state;
+    this.state.learn = stretch;
+    learn?.done(true);
     return true;
   }
 

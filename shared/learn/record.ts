@@ -56,26 +56,16 @@ export function standing(l: LearnState, at: number, levelRank: number, engagemen
 }
 
 /**
- * For the Scorer's rejoin (scorer.ts): a late event's refold has reached a day whose opening state, the record
- * aside, is what it was before. From there on the fold goes as it went, so the rest of the old fold can be
- * taken back with its records shifted: `now` is the record at that point of the new fold, `was` the old
- * fold's. Before the conversion the counts differ by what the late events added (counts only add) and every
- * later standing is the old fold's (the same events on the same states); after it the record is frozen.
- * Returns how to turn an old record of the rest into the new one, or null when the records cannot be
- * reconciled (one of them absent: a state stored before records existed) and the refold must go on.
+ * For the Scorer's refold from a checkpoint (scorer.ts), which keeps no record: `was` is the record before the
+ * refold, `old` the refolded stretch's as it was folded before and `now` as it is folded now, each counted from
+ * the checkpoint. Counts only add until a conversion, so the stretch's old counts come out and its new ones go
+ * in. The conversion and the standing are the new stretch's when it converted or ran to the last event; else
+ * (it rejoined the old fold, neither stretch converted) the old record's, since the rest folds as it did.
  */
-export function shiftLearn(now: LearnState | undefined, was: LearnState | undefined): ((old: LearnState) => LearnState) | null {
-  if (!now || !was) return now === was ? (old) => old : null;
-  if (now.convertedAt !== null) return () => cloneLearn(now);
-  if (was.convertedAt !== null) return null;
-  const delta: Record<string, number> = {};
-  for (const k of new Set([...Object.keys(now.counts), ...Object.keys(was.counts)])) {
-    const d = (now.counts[k] ?? 0) - (was.counts[k] ?? 0);
-    if (d) delta[k] = d;
-  }
-  return (old) => {
-    const out = cloneLearn(old);
-    for (const [k, d] of Object.entries(delta)) out.counts[k] = (out.counts[k] ?? 0) + d;
-    return out;
-  };
+export function mergeLearn(was: LearnState, old: LearnState, now: LearnState, rejoined: boolean): LearnState {
+  const counts = { ...was.counts };
+  for (const [k, n] of Object.entries(old.counts)) counts[k] = (counts[k] ?? 0) - n;
+  for (const [k, n] of Object.entries(now.counts)) counts[k] = (counts[k] ?? 0) + n;
+  for (const k of Object.keys(counts)) if (!counts[k]) delete counts[k];
+  return now.convertedAt !== null || !rejoined ? { ...now, counts } : { ...was, counts };
 }

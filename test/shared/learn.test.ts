@@ -7,6 +7,7 @@ import { Replay } from '../../shared/learn/replay.js';
 import { auc, brier, calibrationError, reliability, riskRatio } from '../../shared/learn/stats.js';
 import { score } from '../../shared/score.js';
 import { Scorer, MemoryLog } from '../../shared/scorer.js';
+import type { LeadEvent } from '../../shared/events.js';
 import { page, track, form, at, DAY } from '../helpers/events.js';
 import { population, rng, sigmoid } from '../helpers/population.js';
 
@@ -93,6 +94,20 @@ describe('logistic regression', () => {
   });
 });
 
+/** `n` random events over `days` days: page views, email clicks, forms and now and then an opportunity. */
+function randomEvents(random: () => number, n: number, days: number, prefix: string): LeadEvent[] {
+  const kinds = ['/', '/pricing', '/blog/a', '/docs/x'];
+  return Array.from({ length: n }, (_, i) => {
+    const t = at(Math.floor(random() * days), Math.floor(random() * 24));
+    const r = random();
+    if (r < 0.05) return track(t, 'Opportunity Created', {}, `${prefix}-${i}`);
+    if (r < 0.12) return track(t, 'Email Link Clicked', {}, `${prefix}-${i}`);
+    if (r < 0.16) return form(t, 'content_download', `${prefix}-${i}`);
+    if (r < 0.2) return form(t, 'demo_request', `${prefix}-${i}`);
+    return page(t, kinds[Math.floor(random() * kinds.length)], `${prefix}-${i}`);
+  });
+}
+
 describe('the learning record, folded by the engine', () => {
   it('counts only what came before the conversion, and freezes the standing at it', () => {
     const events = [page(at(0), '/pricing'), form(at(1), 'demo_request'), track(at(2), 'Opportunity Created'), track(at(3), 'Webinar Attended'), page(at(4), '/pricing')];
@@ -106,22 +121,32 @@ describe('the learning record, folded by the engine', () => {
   it('the incremental Scorer keeps the same record as a full recomputation, late events and conversions included', () => {
     const random = rng(11);
     for (let run = 0; run < 30; run++) {
-      const kinds = ['/', '/pricing', '/blog/a', '/docs/x'];
-      const events = Array.from({ length: 40 }, (_, i) => {
-        const t = at(Math.floor(random() * 20), Math.floor(random() * 24));
-        const r = random();
-        if (r < 0.05) return track(t, 'Opportunity Created', {}, `r${run}-${i}`);
-        if (r < 0.15) return track(t, 'Email Link Clicked', {}, `r${run}-${i}`);
-        if (r < 0.2) return form(t, 'content_download', `r${run}-${i}`);
-        return page(t, kinds[Math.floor(random() * kinds.length)], `r${run}-${i}`);
-      });
+      const events = randomEvents(random, 40, 20, `r${run}`);
       const scorer = new Scorer(model, new MemoryLog());
       for (let i = 0; i < events.length; i += 3) scorer.addMany(events.slice(i, i + 3));
       expect(scorer.state.learn, `run ${run}`).toEqual(score(model, events, at(30)).state.learn);
-      for (const c of scorer.checkpoints) {
-        const upTo = events.filter((e) => model.days.day(e.timestamp) < c.day);
-        expect(c.state.learn, `run ${run}, day ${c.day}`).toEqual(score(model, upTo, at(30)).state.learn);
-      }
+      // Checkpoints keep no record (storage per event): the refolds above recounted it from the stretches.
+      for (const c of scorer.checkpoints) expect(c.state.learn, `run ${run}, day ${c.day}`).toBeUndefined();
+    }
+  });
+
+  it('a refold that takes events out of the history (held after they were folded) recounts the record', () => {
+    const random = rng(23);
+    for (let run = 0; run < 30; run++) {
+      const events = randomEvents(random, 30, 15, `h${run}`).sort((a, b) => a.timestamp - b.timestamp || (a.messageId < b.messageId ? -1 : 1));
+      const first = new Scorer(model, new MemoryLog());
+      first.addMany(events.slice(0, 20));
+      // Some of what was folded goes, and new events come, in one refold (what the lead object does).
+      const removed = events.slice(0, 20).filter(() => random() < 0.25);
+      const added = events.slice(20);
+      const kept = events.filter((e) => !removed.includes(e));
+      const rest = new MemoryLog();
+      for (const e of kept) rest.add(e);
+      // The same fold, loaded over the log as it is now (as the lead object loads its stored state).
+      const scorer = new Scorer(model, rest, { state: first.state, checkpoints: first.checkpoints, base: first.base });
+      const from = Math.min(...[...removed, ...added].map((e) => e.timestamp));
+      scorer.refold(from, new Set(added.map((e) => e.messageId)), removed);
+      expect(scorer.state.learn, `run ${run}`).toEqual(score(model, kept, at(30)).state.learn);
     }
   });
 });

@@ -105,7 +105,9 @@ describe('Scorer (incremental) equals score (full recomputation)', () => {
         const full = score(model, arrival, now);
         expect(dup).toBe(full.duplicates);
         expect(scorer.evaluate(now)).toEqual(full.types.map(strip));
-        expect(JSON.stringify(scorer.state)).toBe(JSON.stringify(full.state));
+        // The learning record's counts are a map: a refold's recount may list them in another order.
+        expect(JSON.stringify({ ...scorer.state, learn: undefined })).toBe(JSON.stringify({ ...full.state, learn: undefined }));
+        expect(scorer.state.learn).toEqual(full.state.learn);
         for (const t of full.types) {
           const lead = t.ledger.filter((x) => x.kind !== 'clamp' || x.score === 'lead').reduce((s, x) => s + x.points, 0);
           const eng = t.ledger.filter((x) => (x.kind === 'rule' && x.inWindow) || (x.kind === 'clamp' && x.score === 'engagement')).reduce((s, x) => s + x.points, 0);
@@ -146,7 +148,8 @@ describe('Scorer (incremental) equals score (full recomputation)', () => {
     expect(r.rejoinedAt).toBe(T0 + 4 * DAY + 16 * HOUR);
     const full = new Scorer(model, new MemoryLog());
     full.addMany([...events, late]);
-    expect(JSON.stringify(scorer.state)).toBe(JSON.stringify(full.state));
+    expect(JSON.stringify({ ...scorer.state, learn: undefined })).toBe(JSON.stringify({ ...full.state, learn: undefined }));
+    expect(scorer.state.learn).toEqual(full.state.learn);
     for (const c of scorer.checkpoints) expect(JSON.stringify(c.state), `day ${c.day}`).toBe(JSON.stringify(full.checkpoints.find((f) => f.day === c.day)?.state));
     // One that earns points changes every day after it: the whole stretch is refolded.
     const earning = scorer.add(form(T0 + 4 * DAY + 17 * HOUR, 'content_download'));

@@ -11,7 +11,7 @@ import { cloneState, initState, rebaseState, reviveState, serializeState, type F
 import type { LeadEvent } from '../../shared/events.js';
 import { Scorer, type EventLog } from '../../shared/scorer.js';
 import { Holding } from './holding.js';
-import type { Store } from './store.js';
+import { stateMetas, type Store } from './store.js';
 
 /**
  * Daily checkpoints for the last 8 days (a browser's queue sends up to 7 days late), older ones one per 4
@@ -156,7 +156,8 @@ export class Scoring {
     this.#known = new Set();
     const r = judged.retro.length
       ? // Events folded before are held now: the history since the earliest of them is folded again without them.
-        { ...scorer.refold(Math.min(...[...judged.retro, ...folded].map((e) => e.timestamp))), rejoinedAt: null }
+        // (What the old fold had and the log now lacks, and the other way round, for the learning record.)
+        { ...scorer.refold(Math.min(...[...judged.retro, ...folded].map((e) => e.timestamp)), new Set(folded.map((e) => e.messageId)), judged.retro), rejoinedAt: null }
       : scorer.addMany(folded);
     this.#known = null;
     const changedFrom = r.rewoundTo ?? previousClock;
@@ -195,7 +196,7 @@ export class Scoring {
       this.host.onChanges(fresh, results, now);
     }
     const meta: Record<string, string> = { summary: JSON.stringify(results) };
-    if (withState) meta.state = serializeState(scorer.state);
+    if (withState) Object.assign(meta, stateMetas(scorer.state));
     if (out.changes.length) meta.settled_at = String(Math.max(...out.changes.map((c) => c.at)));
     this.store.setMetas(meta);
     const next = Math.min(...results.map((r) => r.nextChangeAt ?? Infinity));
