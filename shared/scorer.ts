@@ -82,6 +82,14 @@ export class MemoryLog implements EventLog {
   }
 }
 
+/** An empty learning record standing where the lead stood in `s` (after its last event). */
+function freshAt(s: LeadState): LearnState {
+  const l = initLearn();
+  const ts = s.types[0];
+  if (s.clock > -Infinity && ts) standing(l, s.clock, ts.level, Math.max(0, ts.winSum), Math.max(0, ts.leadSum));
+  return l;
+}
+
 export class Scorer {
   state: LeadState;
   checkpoints: Checkpoint[] = [];
@@ -230,15 +238,9 @@ export class Scorer {
       this.state.learn = was && { ...was, counts: { ...was.counts } };
       return null;
     }
-    // Both stretches start from where the lead stood at the checkpoint (the state after its last event).
-    const fresh = () => {
-      const l = initLearn();
-      const ts = this.state.types[0];
-      if (this.state.clock > -Infinity && ts) standing(l, this.state.clock, ts.level, Math.max(0, ts.winSum), Math.max(0, ts.leadSum));
-      return l;
-    };
-    this.state.learn = fresh();
-    const shadow = cloneState({ ...this.state, learn: fresh() });
+    // Both stretches start from where the lead stood at the checkpoint.
+    this.state.learn = freshAt(this.state);
+    const shadow = cloneState({ ...this.state, learn: freshAt(this.state) });
     return {
       was,
       shadow,
@@ -312,6 +314,18 @@ export class Scorer {
     this.state.learn = stretch;
     learn?.done(true);
     return true;
+  }
+
+  /**
+   * The learning record as it stood at `at`, a state of this fold (the checkpoint compaction makes the base):
+   * the record with what the events after it counted taken out. One fold of the history after it.
+   */
+  recordAt(at: LeadState): LearnState | undefined {
+    const was = this.state.learn;
+    if (!was || (was.convertedAt !== null && was.convertedAt <= at.clock)) return was && { ...was, counts: { ...was.counts } };
+    const after = cloneState({ ...at, learn: freshAt(at) });
+    for (const e of this.log.after(at.clock, at.lastId)) fold(this.model, after, e);
+    return mergeLearn(was, after.learn!, freshAt(at), false);
   }
 
   evaluate(now: number, out: FoldOutput | null = null): TypeResult[] {

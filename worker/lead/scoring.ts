@@ -11,6 +11,7 @@ import { cloneState, initState, rebaseState, reviveState, serializeState, type F
 import type { LeadEvent } from '../../shared/events.js';
 import { Scorer, type EventLog } from '../../shared/scorer.js';
 import { Holding } from './holding.js';
+import type { LearnState } from '../../shared/learn/record.js';
 import { stateMetas, type Store } from './store.js';
 
 /**
@@ -97,8 +98,16 @@ export class Scoring {
     return this.#scorer;
   }
 
+  /** The base, and its learning record (a meta row apart, as the state's: store.ts). */
   #parseBase(text: string): LeadState {
-    return reviveState((JSON.parse(text) as { state: LeadState }).state);
+    const base = reviveState((JSON.parse(text) as { state: LeadState }).state);
+    const learn = this.store.meta('base_learn');
+    if (learn) base.learn = JSON.parse(learn) as LearnState;
+    return base;
+  }
+
+  #storeBase(info: Record<string, unknown>, state: LeadState): void {
+    this.store.setMetas({ base: JSON.stringify({ ...info, state: { ...state, learn: undefined } }), ...(state.learn ? { base_learn: JSON.stringify(state.learn) } : {}) });
   }
 
   /** The lead as of `now`, without writing anything (the level history is recorded by `settle`). */
@@ -214,7 +223,7 @@ export class Scoring {
     if (!old) return;
     const b = this.store.meta('base');
     const base = b ? rebaseState(this.model, this.#parseBase(b)) : initState(this.model);
-    if (b) this.store.setMeta('base', JSON.stringify({ state: base, carried: true, cut: base.clock, model: { id: old.model, version: old.version } }));
+    if (b) this.#storeBase({ carried: true, cut: base.clock, model: { id: old.model, version: old.version } }, base);
     // The new model's holding settings decide what is held: stored verdicts were the old model's.
     this.#holding.rejudge(now);
     this.#scorer = new Scorer(this.model, this.#log, { state: cloneState(base), checkpoints: [], base }, SCORER_OPTIONS);
@@ -234,7 +243,9 @@ export class Scoring {
     const cp = scorer.checkpoints.find((c) => c.day === day);
     if (!cp) return null;
     scorer.dropCheckpointsBefore(day);
-    this.store.setMeta('base', JSON.stringify({ ...(this.store.meta('base') ? (JSON.parse(this.store.meta('base')!) as object) : {}), ...info, state: scorer.base }));
+    // Checkpoints keep no learning record: the base's is the record with the retained history's counts out.
+    scorer.base = { ...scorer.base, learn: scorer.recordAt(scorer.base) };
+    this.#storeBase({ ...(this.store.meta('base') ? (JSON.parse(this.store.meta('base')!) as object) : {}), ...info }, scorer.base);
     this.#persist(Number.MAX_SAFE_INTEGER);
     return scorer.base;
   }
