@@ -1,8 +1,8 @@
 /**
- * `GET /v1/insights/levels`, `GET /v1/insights/engagement-index` (worker/insights.ts) and
- * `GET /v1/insights/conversion` (worker/learning.ts), secret key only: queries on the D1 index, with their
- * parameters checked and every bad one named (400). `from`/`to` are read the same way by all of them and by
- * `GET /v1/export` (routes/export.ts).
+ * `GET /v1/insights/levels`, `/engagement-index` (worker/insights.ts), `/personalization`
+ * (worker/holdout-insights.ts) and `/conversion` (worker/learning.ts), secret key only: queries on the D1 index,
+ * with their parameters checked and every bad one named (400). `from`/`to` are read the same way by all of them
+ * and by `GET /v1/export` (routes/export.ts).
  */
 import { Hono, type Context } from 'hono';
 import { DEFAULT_HOLDOUT, DEFAULT_SEED } from '../../shared/learn/analysis.js';
@@ -14,6 +14,7 @@ import { invalid } from '../errors.js';
 import { DAY_MS } from '../../shared/limits.js';
 import { engagementIndex, GROUPINGS, INTERVALS, levelInsights, type Grouping, type Interval, type Window } from '../insights.js';
 import { conversionReport, storeFit } from '../learning.js';
+import { personalizationLift } from '../holdout-insights.js';
 import { activeModel } from '../model.js';
 
 type Ctx = Context<{ Bindings: Env }>;
@@ -96,6 +97,13 @@ export const insightRoutes = new Hono<{ Bindings: Env }>()
     const w = windowOf(one, problems, Date.now());
     if (problems.length) invalid(problems);
     return c.json(await engagementIndex(c.env.INDEX, activeModel(), w, by, limit));
+  })
+  .get('/personalization', async (c) => {
+    const { problems, one } = params(c, ['from', 'to']);
+    // One comparison over the window, not a series: a window of weeks bounds it (the default is 30 days).
+    const w = windowOf((name) => (name === 'interval' ? 'week' : one(name)), problems, Date.now());
+    if (problems.length) invalid(problems);
+    return c.json(await personalizationLift(c.env.INDEX, w.from, w.to));
   })
   .get('/conversion', async (c) => {
     const { problems, one } = params(c, ['from', 'to', 'holdout', 'seed']);
