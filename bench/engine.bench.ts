@@ -1,5 +1,5 @@
 /**
- * Engine benchmarks: folding throughput, and the cost of folding into a long history relative to a short one
+ * Engine benchmarks: folding throughput (and the learning record's share of it), and the cost of folding into a long history relative to a short one
  * (goal ≤ 1.2×), measured side by side in one run.
  */
 import { compileModel } from '../shared/compile.js';
@@ -38,12 +38,17 @@ function build(n: number, spacingMs: number): LeadState {
 // 1. Throughput: 100,000 events, one every 40 s (about 46 days of a very busy lead).
 const N = 100_000;
 const events = Array.from({ length: N }, (_, i) => makeEvent(i, START + i * 40_000));
+// Alternating with the same fold without the learning record (shared/learn/record.ts), its cost as a ratio.
 const rates: number[] = [];
+const bare: number[] = [];
 for (let r = 0; r < 5; r++) {
-  const s = initState(model);
-  const t0 = performance.now();
-  for (const e of events) fold(model, s, e);
-  rates.push(N / ((performance.now() - t0) / 1000));
+  for (const learn of [true, false]) {
+    const s = initState(model);
+    if (!learn) s.learn = undefined;
+    const t0 = performance.now();
+    for (const e of events) fold(model, s, e);
+    (learn ? rates : bare).push(N / ((performance.now() - t0) / 1000));
+  }
 }
 
 // 2. Fold cost into a 100,000-event state versus a 10-event state: the same new events, alternating.
@@ -94,6 +99,8 @@ const ledger = ledgerCost();
 
 report('engine', [
   ['events folded per second (100,000-event history, median of 5)', Math.round(median(rates)).toLocaleString('en-US')],
+  ['  without the learning record', Math.round(median(bare)).toLocaleString('en-US')],
+  ['  fold time with the record : without (median of rounds)', median(rates.map((x, r) => bare[r] / x)).toFixed(2)],
   ['fold, lead with 10 events (µs/event, median)', median(perSmall).toFixed(2)],
   ['fold, lead with 100,000 events (µs/event, median)', median(perLarge).toFixed(2)],
   ['ratio 100,000 : 10 (goal ≤ 1.2)', ratio.toFixed(2)],

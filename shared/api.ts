@@ -237,6 +237,12 @@ export interface EventsPage {
   ledger?: LedgerLine[];
 }
 
+/** A page of `GET /v1/export`: a lead's scored events as Segment messages, oldest first. */
+export interface ExportPage {
+  messages: JsonObject[];
+  next: EventCursor | null;
+}
+
 /** An outbox row as a merge hands it over (a queued notification): the receiver delivers it under the same message id. */
 export interface HandedNotification {
   dest: string;

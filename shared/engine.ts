@@ -10,6 +10,7 @@
 import { EXPERIENCE_VIEWED, eventPath, type LeadEvent } from './events.js';
 import type { CompiledModel, CompiledType } from './compile.js';
 import { cloneFitState, emptyFitState, fitOfState, FIT_GRADES, noteFitTraits, regrade, type FitResult, type FitState } from './fit.js';
+import { bump, cloneLearn, featureNames, initLearn, isConversion, standing, type LearnState } from './learn/record.js';
 
 export type LevelReason =
   | { kind: 'start' }
@@ -97,6 +98,11 @@ export interface LeadState {
   types: TypeState[];
   /** The trait values the model's fit rules read (absent in states stored before fit existed). */
   fit?: FitState;
+  /**
+   * The learning record (learn/record.ts): actions before the conversion, and the standing at it. Absent in
+   * states stored before it existed; the lead object rescores those once.
+   */
+  learn?: LearnState;
 }
 
 export interface FoldOutput {
@@ -141,6 +147,7 @@ export function initState(model: CompiledModel): LeadState {
     firstSeen: null,
     sessionLast: null,
     fit: emptyFitState(),
+    learn: initLearn(),
     types: model.types.map((t) => ({
       id: t.id,
       level: 0,
@@ -174,6 +181,7 @@ export function cloneState(s: LeadState): LeadState {
   return {
     ...s,
     fit: s.fit && cloneFitState(s.fit),
+    learn: s.learn && cloneLearn(s.learn),
     types: s.types.map((t) => ({
       ...t,
       days: t.days.slice(),
@@ -230,6 +238,8 @@ export function rebaseState(model: CompiledModel, old: LeadState): LeadState {
     s.fit = cloneFitState(old.fit);
     if (model.fit) regrade(model.fit, s.fit);
   }
+  // What the lead had done before it converted is history too: kept, counted under the rules of its day.
+  if (old.learn) s.learn = cloneLearn(old.learn);
   model.types.forEach((t, i) => {
     // States stored before types carried their id match by position.
     const o = old.types.find((x) => x.id === t.id) ?? (old.types[i]?.id === undefined ? old.types[i] : undefined);
@@ -382,7 +392,7 @@ function applyRule(t: CompiledType, ts: TypeState, ruleIdx: number, at: number):
   return { points, clippedBy };
 }
 
-function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadEvent, path: string | undefined, newSession: boolean, fitRank: number, out: FoldOutput): void {
+function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadEvent, path: string | undefined, newSession: boolean, fitRank: number, out: FoldOutput, learn: { counts: Record<string, number>; names: { rules: string[]; triggers: string[] } } | null): void {
   const at = e.timestamp;
   const d = model.days.day(at);
   advanceType(t, ts, at, out);
@@ -415,6 +425,7 @@ function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadE
     if (r.otherwise && matchedAny) continue;
     if (!r.matches(e, path)) continue;
     matchedAny = true;
+    if (learn) bump(learn.counts, learn.names.rules[r.index]);
     const { points, clippedBy } = applyRule(t, ts, r.index, at);
     if (points !== 0) {
       addToBucket(ts, d, points, r.index);
@@ -439,6 +450,7 @@ function foldType(model: CompiledModel, t: CompiledType, ts: TypeState, e: LeadE
     } else if (f.session && newSession) {
       ts.sessionPaths[i] = [];
     }
+    if (hit && learn) bump(learn.counts, learn.names.triggers[i]);
     if (hit && f.level > floor) [floor, floorIdx] = [f.level, i];
   });
   if (floorIdx >= 0) activity = true;
@@ -520,7 +532,21 @@ export function fold(model: CompiledModel, state: LeadState, e: LeadEvent): Fold
   // Traits first: an identify that makes the lead a good fit can complete a stage at once.
   if (model.fit) noteFitTraits(model.fit, (state.fit ??= emptyFitState()), e);
   const fitRank = state.fit?.rank ?? FIT_GRADES.length - 1;
-  model.types.forEach((t, i) => foldType(model, t, state.types[i], e, path, newSession, fitRank, out));
+  // The learning record reads the first scoring type (the one the lead index shows). A conversion freezes it
+  // where the lead stood just before, so neither the conversion nor anything after it counts as a cause.
+  const learn = state.learn?.convertedAt === null ? state.learn : null;
+  if (learn && isConversion(e)) {
+    const r = evaluate(model, state, at)[0];
+    standing(learn, at, model.types[0].tierIds.indexOf(r.level), r.engagementScore, r.leadScore);
+    learn.convertedAt = at;
+  }
+  const counting = learn && learn.convertedAt === null ? learn : null;
+  const counted = counting && { counts: counting.counts, names: featureNames(model.types[0]) };
+  model.types.forEach((t, i) => foldType(model, t, state.types[i], e, path, newSession, fitRank, out, i === 0 ? counted : null));
+  if (counting) {
+    const ts = state.types[0];
+    standing(counting, at, ts.level, Math.max(0, ts.winSum), Math.max(0, ts.leadSum));
+  }
   state.clock = at;
   state.lastId = e.messageId;
   return out;

@@ -10,9 +10,15 @@
  * a late event then rewinds to the mark before it rather than to its day's start, and its refold can stop at the
  * next mark where the state is what it was — tens of events instead of a whole day's hundreds. A lead with a few
  * events a day has no marks at all.
+ *
+ * The learning record (learn/record.ts) is in the state only, never in a checkpoint (it would be most of a
+ * checkpoint's bytes, once per day of history). A refold from a checkpoint counts the refolded stretch afresh
+ * and, beside it, the stretch as it was folded before (its old events, from the same checkpoint): the record is
+ * the old one with the old stretch's counts taken out and the new stretch's put in (mergeLearn).
  */
 import type { LeadEvent } from './events.js';
 import type { CompiledModel } from './compile.js';
+import { initLearn, mergeLearn, standing, type LearnState } from './learn/record.js';
 import { cloneState, compareEvents, evaluate, fold, initState, isInOrder, serializeState, type FoldOutput, type LedgerEntry, type LevelChange, type LeadState, type TypeResult } from './engine.js';
 
 /** Where a Scorer keeps raw events; the Durable Object implements it on SQLite. */
@@ -89,6 +95,14 @@ export class MemoryLog implements EventLog {
   }
 }
 
+/** An empty learning record standing where the lead stood in `s` (after its last event). */
+function freshAt(s: LeadState): LearnState {
+  const l = initLearn();
+  const ts = s.types[0];
+  if (s.clock > -Infinity && ts) standing(l, s.clock, ts.level, Math.max(0, ts.winSum), Math.max(0, ts.leadSum));
+  return l;
+}
+
 export class Scorer {
   state: LeadState;
   checkpoints: Checkpoint[] = [];
@@ -161,13 +175,13 @@ export class Scorer {
     const day = this.model.days.day(e.timestamp);
     const last = this.checkpoints[this.checkpoints.length - 1];
     if (this.state.clock > -Infinity && (!last || last.day < day) && this.model.days.day(this.state.clock) < day) {
-      this.checkpoints.push({ day, state: cloneState(this.state) });
+      this.checkpoints.push({ day, state: cloneState({ ...this.state, learn: undefined }) });
       this.#thin(day);
       this.#sinceMark = 0;
     } else if (this.#markEvery && ++this.#sinceMark >= this.#markEvery && e.timestamp > this.state.clock && this.state.clock > -Infinity && this.marks.at(-1)?.clock !== this.state.clock) {
       // Between two instants (never inside a run of one instant), so each mark's clock is its own; not again
       // where a rewind started from one.
-      this.marks.push(cloneState(this.state));
+      this.marks.push(cloneState({ ...this.state, learn: undefined }));
       this.#sinceMark = 0;
     }
     return fold(this.model, this.state, e);
@@ -226,20 +240,47 @@ export class Scorer {
     }
     const before = this.#rewind(fresh[0].timestamp);
     out.rewoundTo = this.state.clock;
+    const learn = this.#recount(before.state.learn);
     let folded = 0;
     for (const x of this.log.after(this.state.clock, this.state.lastId)) {
       // Once every new event is folded, a day or a mark whose state is what it was before the new events came
       // will fold as it did: the rest of the old fold stands.
       const at = this.state.clock;
-      if (folded === fresh.length && this.#rejoin(before, x)) {
+      if (folded === fresh.length && this.#rejoin(before, x, learn)) {
         out.rejoinedAt = at;
         return out;
       }
       collect(x);
       if (seen.has(x.messageId)) folded++;
-      else out.refolded++;
+      else {
+        out.refolded++;
+        learn?.old(x);
+      }
     }
+    learn?.done(false);
     return out;
+  }
+
+  /**
+   * After a rewind, the record's recount (see the top of this file): the state counts the stretch from the
+   * checkpoint afresh, `old` folds each event of the old fold into the stretch as it was, and `done` puts the
+   * record together. Null when nothing needs counting: the lead converted before the checkpoint (its record is
+   * frozen) or has no record (a state stored before records existed, rescored as a whole).
+   */
+  #recount(was: LearnState | undefined): { was: LearnState; shadow: LeadState | null; old(e: LeadEvent): void; done(rejoined: boolean): void } | null {
+    if (!was || (was.convertedAt !== null && was.convertedAt <= this.state.clock)) {
+      this.state.learn = was && { ...was, counts: { ...was.counts } };
+      return null;
+    }
+    // Both stretches start from where the lead stood at the checkpoint.
+    this.state.learn = freshAt(this.state);
+    const shadow = cloneState({ ...this.state, learn: freshAt(this.state) });
+    return {
+      was,
+      shadow,
+      old: (e) => void fold(this.model, shadow, e),
+      done: (rejoined) => (this.state.learn = mergeLearn(was, shadow.learn!, this.state.learn!, rejoined)),
+    };
   }
 
   /**
@@ -267,12 +308,28 @@ export class Scorer {
   /**
    * The log changed from instant `t` on in a way `addMany` cannot tell (events taken out of the scored history:
    * a machine's, held after they were folded): rewinds to before `t` and refolds everything the log now holds.
+   * `added`: ids of events the log holds that the old fold did not have; `removed`: events it had that the log
+   * no longer holds (both for the learning record's recount).
    */
-  refold(t: number): { rewoundTo: number; changes: LevelChange[] } {
-    this.#rewind(t);
+  refold(t: number, added: ReadonlySet<string> = new Set(), removed: readonly LeadEvent[] = []): { rewoundTo: number; changes: LevelChange[] } {
+    const before = this.#rewind(t);
     const rewoundTo = this.state.clock;
+    const learn = this.#recount(before.state.learn);
     const changes: LevelChange[] = [];
-    for (const x of this.log.after(this.state.clock, this.state.lastId)) changes.push(...this.#foldOne(x).changes);
+    if (!learn) {
+      for (const x of this.log.after(this.state.clock, this.state.lastId)) changes.push(...this.#foldOne(x).changes);
+      return { rewoundTo, changes };
+    }
+    // The old fold's events in engine order: the log's that were there before, and those taken out.
+    const gone = removed.filter((e) => compareEvents(e, { timestamp: this.state.clock, messageId: this.state.lastId } as LeadEvent) > 0).sort(compareEvents);
+    let g = 0;
+    for (const x of this.log.after(this.state.clock, this.state.lastId)) {
+      for (; g < gone.length && compareEvents(gone[g], x) < 0; g++) learn.old(gone[g]);
+      changes.push(...this.#foldOne(x).changes);
+      if (!added.has(x.messageId)) learn.old(x);
+    }
+    for (; g < gone.length; g++) learn.old(gone[g]);
+    learn.done(false);
     return { rewoundTo, changes };
   }
 
@@ -281,26 +338,45 @@ export class Scorer {
    * that checkpoint, the old fold from that checkpoint on is taken back as it is — those checkpoints are not
    * even rewritten. Exact: the state is all a fold depends on, and the events from there on are the same ones.
    */
-  #rejoin(before: Before, next: LeadEvent): boolean {
+  #rejoin(before: Before, next: LeadEvent, learn: { shadow: LeadState | null; done(rejoined: boolean): void } | null): boolean {
     if (this.state.clock === -Infinity) return false;
+    // The learning record is compared apart (checkpoints and marks have none); the old fold from here on tells
+    // the new record's rest only when both stretches have converted, or neither has.
+    if (learn && (learn.shadow!.learn!.convertedAt === null) !== (this.state.learn!.convertedAt === null)) return false;
+    const now = () => serializeState({ ...this.state, learn: undefined });
     const day = this.model.days.day(next.timestamp);
     const today = this.model.days.day(this.state.clock);
     let k = -1;
     if (today < day) {
       k = before.checkpoints.findIndex((c) => c.day === day);
-      if (k < 0 || serializeState(before.checkpoints[k].state) !== serializeState(this.state)) return false;
+      if (k < 0 || serializeState(before.checkpoints[k].state) !== now()) return false;
     } else {
       // Inside a day: a mark of the old fold at this very place (after the same event), with the same state.
       const j = before.marks.findIndex((m) => m.clock === this.state.clock && m.lastId === this.state.lastId);
-      if (j < 0 || serializeState(before.marks[j]) !== serializeState(this.state)) return false;
+      if (j < 0 || serializeState(before.marks[j]) !== now()) return false;
       k = before.checkpoints.findIndex((c) => c.day > today);
       if (k < 0) k = before.checkpoints.length;
     }
     this.checkpoints.push(...before.checkpoints.slice(k));
     this.marks = [...this.marks.filter((m) => m.clock < this.state.clock), ...before.marks.filter((m) => m.clock >= this.state.clock)];
     this.#thin(this.model.days.day(before.state.clock));
+    const stretch = this.state.learn;
     this.state = before.state;
+    this.state.learn = stretch;
+    learn?.done(true);
     return true;
+  }
+
+  /**
+   * The learning record as it stood at `at`, a state of this fold (the checkpoint compaction makes the base):
+   * the record with what the events after it counted taken out. One fold of the history after it.
+   */
+  recordAt(at: LeadState): LearnState | undefined {
+    const was = this.state.learn;
+    if (!was || (was.convertedAt !== null && was.convertedAt <= at.clock)) return was && { ...was, counts: { ...was.counts } };
+    const after = cloneState({ ...at, learn: freshAt(at) });
+    for (const e of this.log.after(at.clock, at.lastId)) fold(this.model, after, e);
+    return mergeLearn(was, after.learn!, freshAt(at), false);
   }
 
   evaluate(now: number, out: FoldOutput | null = null): TypeResult[] {

@@ -20,6 +20,7 @@ import { adminRoutes } from './routes/admin.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { insightRoutes } from './routes/insights.js';
 import { leadRoutes, levelRoutes } from './routes/leads.js';
+import { exportRoutes } from './routes/export.js';
 import { deliveryRoutes, teamRoutes } from './routes/notifications.js';
 import { servePage } from './routes/pages.js';
 import { sdkRoutes } from './routes/sdk.js';
@@ -92,6 +93,7 @@ app.get('/health', (c) => c.json({ ok: true, service: 'leadlevel', model: active
 app.route('/v1/sources', sourceRoutes);
 app.route('/v1', ingestRoutes);
 app.route('/v1/leads', leadRoutes);
+app.route('/v1/export', exportRoutes);
 app.route('/v1/level', levelRoutes);
 app.route('/v1/deliveries', deliveryRoutes);
 app.route('/v1/teams', teamRoutes);

@@ -74,7 +74,9 @@ describe('Scorer (incremental) equals score (full recomputation)', () => {
           }
           expect(dup).toBe(full.duplicates);
           expect(scorer.evaluate(now), `markEvery ${markEvery}`).toEqual(full.types.map(strip));
-          expect(JSON.stringify(scorer.state), `markEvery ${markEvery}`).toBe(JSON.stringify(full.state));
+          // The learning record's counts are a map: a refold's recount may list them in another order.
+          expect(JSON.stringify({ ...scorer.state, learn: undefined }), `markEvery ${markEvery}`).toBe(JSON.stringify({ ...full.state, learn: undefined }));
+          expect(scorer.state.learn, `markEvery ${markEvery}`).toEqual(full.state.learn);
         }
         for (const t of full.types) {
           const lead = t.ledger.filter((x) => x.kind !== 'clamp' || x.score === 'lead').reduce((s, x) => s + x.points, 0);
@@ -116,7 +118,8 @@ describe('Scorer (incremental) equals score (full recomputation)', () => {
     expect(r.rejoinedAt).toBe(T0 + 4 * DAY + 16 * HOUR);
     const full = new Scorer(model, new MemoryLog());
     full.addMany([...events, late]);
-    expect(JSON.stringify(scorer.state)).toBe(JSON.stringify(full.state));
+    expect(JSON.stringify({ ...scorer.state, learn: undefined })).toBe(JSON.stringify({ ...full.state, learn: undefined }));
+    expect(scorer.state.learn).toEqual(full.state.learn);
     for (const c of scorer.checkpoints) expect(JSON.stringify(c.state), `day ${c.day}`).toBe(JSON.stringify(full.checkpoints.find((f) => f.day === c.day)?.state));
     // One that earns points changes every day after it: the whole stretch is refolded.
     const earning = scorer.add(form(T0 + 4 * DAY + 17 * HOUR, 'content_download'));
@@ -135,7 +138,8 @@ describe('Scorer (incremental) equals score (full recomputation)', () => {
     const check = new Scorer(model, new MemoryLog(), undefined, { markEvery: 0 });
     for (const m of scorer.marks.slice(0, 3)) {
       check.rebuild(events.filter((e) => e.timestamp <= m.clock));
-      expect(JSON.stringify(check.state)).toBe(JSON.stringify(m));
+      // A mark, like a checkpoint, keeps no learning record.
+      expect(JSON.stringify({ ...check.state, learn: undefined })).toBe(JSON.stringify(m));
     }
     const late = page(T0 + 1 * DAY + 6 * HOUR + 301 * MIN, '/features');
     const r = scorer.add(late);
@@ -144,7 +148,8 @@ describe('Scorer (incremental) equals score (full recomputation)', () => {
     expect(model.days.day(r.rejoinedAt!)).toBe(model.days.day(late.timestamp));
     const full = new Scorer(model, new MemoryLog());
     full.addMany([...events, late]);
-    expect(JSON.stringify(scorer.state)).toBe(JSON.stringify(full.state));
+    expect(JSON.stringify({ ...scorer.state, learn: undefined })).toBe(JSON.stringify({ ...full.state, learn: undefined }));
+    expect(scorer.state.learn).toEqual(full.state.learn);
     expect(scorer.checkpoints.map((c) => JSON.stringify(c))).toEqual(full.checkpoints.map((c) => JSON.stringify(c)));
     // One that earns points changes everything after it: the refold runs to the end, past every mark.
     const download = form(T0 + 1 * DAY + 6 * HOUR + 303 * MIN, 'content_download');

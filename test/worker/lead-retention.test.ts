@@ -54,6 +54,10 @@ describe('compaction', () => {
   it('a model change after compaction rescores from the baseline: no history is lost, and the lead read says so', async () => {
     const { user, before } = await oldLead();
     const key = `u:${user}`;
+    const learnOf = () => runInDurableObject(leadObject(key), (_, state) => JSON.parse(state.storage.sql.exec("SELECT v FROM meta WHERE k = 'learn'").one().v as string));
+    // The learning record counts the compacted page views too.
+    const record = await learnOf();
+    expect(Object.entries(record.counts).filter(([k]) => k.startsWith('rule:')).reduce((n, [, v]) => n + (v as number), 0)).toBeGreaterThanOrEqual(31);
     await runInDurableObject(leadObject(key), (_, state) => {
       state.storage.sql.exec(`UPDATE meta SET v = json_set(v, '$.fingerprint', 'an older model', '$.version', 0) WHERE k = 'state'`);
     });
@@ -63,6 +67,8 @@ describe('compaction', () => {
     expect(after.rescorePending).toBeUndefined();
     expect(after.leadScore).toBe(before.leadScore);
     expect(after.retention.text).toMatch(/as scored under model b2b-default v0/);
+    // The rescore starts from the base's record (checkpoints keep none): the compacted history still counts.
+    expect(await learnOf()).toEqual(record);
     // Scoring goes on from the rebased state.
     await serverBatch([{ type: 'track', userId: user, messageId: uid('m'), event: 'Webinar Attended' }]);
     const later = await lead(user);

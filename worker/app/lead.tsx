@@ -122,7 +122,7 @@ function Ledger(props: { lead: LeadView }) {
 export async function leadProfile(c: Context<AppEnv>) {
   const id = c.req.param('id') ?? '';
   checkId(id);
-  const read = await readLead(c.env, id);
+  const read = await readLead(c.env, id, (p) => c.executionCtx.waitUntil(p));
   if (!read) fail(404, 'lead_not_found', `no lead is known by "${id.slice(0, 100)}" (userId, email or anonymousId)`);
   const { key, lead } = read;
   const now = Date.now();

@@ -7,10 +7,11 @@
  * compaction does not move it); the lead index row carries it (lead-index.ts).
  */
 import { EXPERIENCE_VIEWED, type JsonObject, type LeadEvent } from '../../shared/events.js';
+import { CONVERSION_EVENTS, isConversion } from '../../shared/learn/record.js';
 import type { Store } from './store.js';
 
+/** Converted is one definition for the index and the learning record: CONVERSION_EVENTS (shared/learn/record.ts). */
 export const OPPORTUNITY = 'Opportunity Created';
-export const WON = 'Deal Won';
 
 export interface Touch {
   at: number;
@@ -87,7 +88,7 @@ export class Attribution {
   #backfill(): void {
     if (this.store.meta('attributed') || !this.store.exists) return;
     this.store.setMeta('attributed', '1');
-    this.#take(this.store.firstEvents([OPPORTUNITY, WON]));
+    this.#take(this.store.firstEvents(CONVERSION_EVENTS));
   }
 
   #take(events: readonly LeadEvent[]): void {
@@ -101,7 +102,7 @@ export class Attribution {
     for (const e of events) {
       // A machine's page view (a crawler) or a browser's claim on this lead is not where the lead came from.
       if (e.agent || e.claim) continue;
-      if (e.type === 'track' && (e.event === OPPORTUNITY || e.event === WON)) {
+      if (isConversion(e)) {
         earlier('converted_at', e.timestamp);
         if (e.event === OPPORTUNITY) earlier('opportunity_at', e.timestamp);
       }

@@ -7,9 +7,10 @@
  * An object whose id was merged into another lead forwards to it (`forward_to`); see merge.ts.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { AbsorbResult, ErasureReceipt, HandedNotification, LevelMark, EventCursor, LeadExtras, EventsPage, IngestInput, IngestResult, KeyKind, LeadView, LevelSummary, SlaView } from '../../shared/api.js';
+import type { AbsorbResult, ErasureReceipt, HandedNotification, LevelMark, EventCursor, LeadExtras, EventsPage, ExportPage, IngestInput, IngestResult, KeyKind, LeadView, LevelSummary, SlaView } from '../../shared/api.js';
 import type { CompiledModel } from '../../shared/compile.js';
 import type { LevelChange, TypeResult } from '../../shared/engine.js';
+import type { LearnState } from '../../shared/learn/record.js';
 import { DAY_MS } from '../../shared/limits.js';
 import { applyDirectory, type DirectoryNews } from '../directory.js';
 import type { Env } from '../env.js';
@@ -45,6 +46,8 @@ export interface LeadRpc extends Giver {
   level(now?: number): Promise<LevelSummary | null>;
   view(now?: number): Promise<LeadView | null>;
   events(limit: number, cursor: EventCursor | null, now?: number): Promise<EventsPage | null>;
+  exportEvents(after: EventCursor | null, limit: number): Promise<ExportPage | null>;
+  learning(): Promise<LearnState | null>;
   /** Queues a recorded delivery again (same message id) and delivers what is due; false: no such lead here. */
   retryDelivery(delivery: Delivery): Promise<boolean>;
   /**
@@ -387,6 +390,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       opportunityAt,
       exposedAt,
       holdout,
+      learning: state.learn ?? null,
     };
   }
 
@@ -526,6 +530,20 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     const fwd = this.#forwardTo();
     if (fwd) return leadStub(this.env, fwd).events(limit, cursor, now);
     return this.#reads.events(limit, cursor, now);
+  }
+
+  /** A page of the scored history in engine order, as Segment messages (`GET /v1/export`). */
+  async exportEvents(after: EventCursor | null, limit: number): Promise<ExportPage | null> {
+    const fwd = this.#forwardTo();
+    if (fwd) return leadStub(this.env, fwd).exportEvents(after, limit);
+    return this.#reads.exportPage(after, limit);
+  }
+
+  /** The learning record (shared/learn/record.ts), for the lead read's conversion probability. */
+  async learning(): Promise<LearnState | null> {
+    const fwd = this.#forwardTo();
+    if (fwd) return leadStub(this.env, fwd).learning();
+    return this.#scoring.state()?.learn ?? null;
   }
 }
 

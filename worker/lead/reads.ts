@@ -3,11 +3,12 @@
  * stored: they are derived by refolding the stretch being read from the nearest checkpoint before it — the
  * same engine, so what a read shows is what the scores were made of — into the complete ledger (shared/ledger.ts).
  */
-import type { EventCursor, EventReason, EventView, EventsPage, HeldCounts, HeldView, LeadView, LedgerLine, LevelSummary, Reason, TypeView } from '../../shared/api.js';
+import type { EventCursor, EventReason, EventView, EventsPage, ExportPage, HeldCounts, HeldView, LeadView, LedgerLine, LevelSummary, Reason, TypeView } from '../../shared/api.js';
 import type { CompiledModel } from '../../shared/compile.js';
 import { cloneState, compareEvents, isInOrder, type LeadState, type TypeResult } from '../../shared/engine.js';
 import { ledgerOf, newestEntries, type Ledger, type LedgerItem } from '../../shared/ledger.js';
-import { sentMessageId } from '../../shared/events.js';
+import { sentMessageId, type JsonObject } from '../../shared/events.js';
+import { exportMessage } from '../../shared/learn/export.js';
 import { explainCarried, explainLevel, explainRule } from '../../shared/explain.js';
 import type { Scorer } from '../../shared/scorer.js';
 import { idOfKey } from '../identity.js';
@@ -258,5 +259,19 @@ export class Reads {
     const out: EventsPage = { events, next: rows.length > limit && last ? { ts: last.timestamp, id: last.messageId } : null };
     if (timed) out.ledger = timed;
     return out;
+  }
+
+  /** Up to `limit` scored events after the cursor, oldest first: what the engine folded, as Segment messages. */
+  exportPage(after: EventCursor | null, limit: number): ExportPage | null {
+    if (!this.scoring.exists) return null;
+    const key = this.store.meta('key')!;
+    const messages: JsonObject[] = [];
+    let last: StoredEvent | null = null;
+    for (const e of this.store.eventsAfter(after?.ts ?? -Infinity, after?.id ?? '', Infinity, limit)) {
+      if (messages.length === limit) return { messages, next: { ts: last!.timestamp, id: last!.messageId } };
+      messages.push(exportMessage(e, key));
+      last = e;
+    }
+    return { messages, next: null };
   }
 }

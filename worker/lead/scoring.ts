@@ -11,7 +11,8 @@ import { cloneState, initState, rebaseState, reviveState, serializeState, type F
 import type { LeadEvent } from '../../shared/events.js';
 import { Scorer, type EventLog } from '../../shared/scorer.js';
 import { Holding } from './holding.js';
-import type { Store } from './store.js';
+import type { LearnState } from '../../shared/learn/record.js';
+import { stateMetas, type Store } from './store.js';
 
 /**
  * Daily checkpoints for the last 8 days (a browser's queue sends up to 7 days late), older ones one per 4
@@ -64,7 +65,8 @@ export class Scoring {
     const text = this.store.meta('state');
     if (text !== this.#staleOf) {
       const s = this.store.state();
-      this.#stale = !!s && (s.model !== this.model.id || s.fingerprint !== this.model.fingerprint);
+      // A state stored before the learning record existed is rescored once, so the record counts its history.
+      this.#stale = !!s && (s.model !== this.model.id || s.fingerprint !== this.model.fingerprint || !s.learn);
       this.#staleOf = text;
     }
     return this.#stale;
@@ -96,8 +98,16 @@ export class Scoring {
     return this.#scorer;
   }
 
+  /** The base, and its learning record (a meta row apart, as the state's: store.ts). */
   #parseBase(text: string): LeadState {
-    return reviveState((JSON.parse(text) as { state: LeadState }).state);
+    const base = reviveState((JSON.parse(text) as { state: LeadState }).state);
+    const learn = this.store.meta('base_learn');
+    if (learn) base.learn = JSON.parse(learn) as LearnState;
+    return base;
+  }
+
+  #storeBase(info: Record<string, unknown>, state: LeadState): void {
+    this.store.setMetas({ base: JSON.stringify({ ...info, state: { ...state, learn: undefined } }), ...(state.learn ? { base_learn: JSON.stringify(state.learn) } : {}) });
   }
 
   /** The lead as of `now`, without writing anything (the level history is recorded by `settle`). */
@@ -155,7 +165,8 @@ export class Scoring {
     this.#known = new Set();
     const r = judged.retro.length
       ? // Events folded before are held now: the history since the earliest of them is folded again without them.
-        { ...scorer.refold(Math.min(...[...judged.retro, ...folded].map((e) => e.timestamp))), rejoinedAt: null }
+        // (What the old fold had and the log now lacks, and the other way round, for the learning record.)
+        { ...scorer.refold(Math.min(...[...judged.retro, ...folded].map((e) => e.timestamp)), new Set(folded.map((e) => e.messageId)), judged.retro), rejoinedAt: null }
       : scorer.addMany(folded);
     this.#known = null;
     const changedFrom = r.rewoundTo ?? previousClock;
@@ -194,7 +205,7 @@ export class Scoring {
       this.host.onChanges(fresh, results, now);
     }
     const meta: Record<string, string> = { summary: JSON.stringify(results) };
-    if (withState) meta.state = serializeState(scorer.state);
+    if (withState) Object.assign(meta, stateMetas(scorer.state));
     if (out.changes.length) meta.settled_at = String(Math.max(...out.changes.map((c) => c.at)));
     this.store.setMetas(meta);
     const next = Math.min(...results.map((r) => r.nextChangeAt ?? Infinity));
@@ -212,7 +223,7 @@ export class Scoring {
     if (!old) return;
     const b = this.store.meta('base');
     const base = b ? rebaseState(this.model, this.#parseBase(b)) : initState(this.model);
-    if (b) this.store.setMeta('base', JSON.stringify({ state: base, carried: true, cut: base.clock, model: { id: old.model, version: old.version } }));
+    if (b) this.#storeBase({ carried: true, cut: base.clock, model: { id: old.model, version: old.version } }, base);
     // The new model's holding settings decide what is held: stored verdicts were the old model's.
     this.#holding.rejudge(now);
     this.#scorer = new Scorer(this.model, this.#log, { state: cloneState(base), checkpoints: [], base }, SCORER_OPTIONS);
@@ -232,7 +243,9 @@ export class Scoring {
     const cp = scorer.checkpoints.find((c) => c.day === day);
     if (!cp) return null;
     scorer.dropCheckpointsBefore(day);
-    this.store.setMeta('base', JSON.stringify({ ...(this.store.meta('base') ? (JSON.parse(this.store.meta('base')!) as object) : {}), ...info, state: scorer.base }));
+    // Checkpoints keep no learning record: the base's is the record with the retained history's counts out.
+    scorer.base = { ...scorer.base, learn: scorer.recordAt(scorer.base) };
+    this.#storeBase({ ...(this.store.meta('base') ? (JSON.parse(this.store.meta('base')!) as object) : {}), ...info }, scorer.base);
     this.#persist(Number.MAX_SAFE_INTEGER);
     return scorer.base;
   }

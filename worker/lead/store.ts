@@ -7,6 +7,7 @@
  * fold's output, its level history, its outbox rows and its timers land as one or not at all.
  */
 import { compareEvents, parseState, serializeState, type LeadState, type LevelChange, type LevelReason } from '../../shared/engine.js';
+import type { LearnState } from '../../shared/learn/record.js';
 import type { HandedNotification, SlaRecord } from '../../shared/api.js';
 import type { LeadEvent } from '../../shared/events.js';
 import type { Hold } from '../../shared/holding.js';
@@ -156,6 +157,13 @@ export interface RollupRow {
 
 type Row = Record<string, SqlStorageValue>;
 
+/** The meta rows of a compact state (Store.state): the state, and its learning record when it has one. */
+export function stateMetas(s: LeadState): Record<string, string> {
+  const rows: Record<string, string> = { state: serializeState({ ...s, learn: undefined }) };
+  if (s.learn) rows.learn = JSON.stringify(s.learn);
+  return rows;
+}
+
 export class Store {
   readonly #sql: SqlStorage;
   #ready: boolean;
@@ -261,13 +269,21 @@ export class Store {
     this.#meta?.delete(k);
   }
 
+  /**
+   * The compact state is two meta rows: `state`, and its learning record apart in `learn` (each row then stays
+   * within what a page holds in line, about 1 KB, instead of spilling onto an overflow page of its own).
+   */
   state(): LeadState | null {
     const s = this.meta('state');
-    return s ? parseState(s) : null;
+    if (!s) return null;
+    const state = parseState(s);
+    const learn = this.meta('learn');
+    if (learn) state.learn = JSON.parse(learn) as LearnState;
+    return state;
   }
 
   setState(s: LeadState): void {
-    this.setMeta('state', serializeState(s));
+    this.setMetas(stateMetas(s));
   }
 
   // --- events: the raw log ---------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 /**
- * `GET /v1/insights/levels`, `/engagement-index` and `/personalization` (secret key): worker/insights.ts's and
- * worker/holdout-insights.ts's queries
- * on the D1 index, with their parameters checked and every bad one named (400).
+ * `GET /v1/insights/levels`, `/engagement-index` (worker/insights.ts), `/personalization`
+ * (worker/holdout-insights.ts) and `/conversion` (worker/learning.ts), secret key only: queries on the D1 index,
+ * with their parameters checked and every bad one named (400). `from`/`to` are read the same way by all of them
+ * and by `GET /v1/export` (routes/export.ts).
  */
 import { Hono, type Context } from 'hono';
-import type { Problem } from '../../shared/validate.js';
+import { DEFAULT_HOLDOUT, DEFAULT_SEED } from '../../shared/learn/analysis.js';
+import { parseIsoDate, type Problem } from '../../shared/validate.js';
 import { authenticate, requireSecret } from '../auth.js';
 import { listParams } from '../cursor.js';
 import type { Env } from '../env.js';
@@ -12,6 +14,7 @@ import { invalid } from '../errors.js';
 import { DAY_MS } from '../../shared/limits.js';
 import { engagementIndex, GROUPINGS, INTERVALS, levelInsights, type Grouping, type Interval, type Window } from '../insights.js';
 import { holdoutRunning, holdoutShare } from '../experience.js';
+import { conversionReport, storeFit } from '../learning.js';
 import { personalizationLift } from '../holdout-insights.js';
 import { activeModel } from '../model.js';
 
@@ -27,37 +30,54 @@ const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}
 const EARLIEST = Date.UTC(2000, 0, 1);
 const LATEST = Date.UTC(2100, 0, 1);
 
-/** An instant or a date (a date `to` is the end of that UTC day, a date `from` its start). */
+/** An instant or a date (a date `to` is the end of that UTC day, a date `from` its start); NaN when it is neither. */
 function instant(v: string, end: boolean): number {
-  if (DATE.test(v)) {
-    const t = Date.parse(`${v}T00:00:00Z`);
-    return Number.isNaN(t) ? NaN : end ? t + DAY_MS - 1 : t;
-  }
-  return INSTANT.test(v) ? Date.parse(v) : NaN;
+  // The validator's parser refuses impossible dates (2026-02-30, 24:00) that Date.parse would roll over.
+  const t = DATE.test(v) || INSTANT.test(v) ? parseIsoDate(v) : undefined;
+  if (t === undefined) return NaN;
+  return DATE.test(v) && end ? t + DAY_MS - 1 : t;
+}
+
+/**
+ * `from` and `to` as every insights route and the export read them, each bad one a problem naming it; a missing
+ * one is undefined unless `defaults` gives it (`to` now, `from` so many days before `to`).
+ */
+export function period(one: (name: string) => string | undefined, problems: Problem[], defaults?: { to: number; days: number }): { from?: number; to?: number } {
+  const parse = (name: 'from' | 'to') => {
+    const v = one(name);
+    if (v === undefined) return undefined;
+    const t = instant(v, name === 'to');
+    if (Number.isNaN(t) || t < EARLIEST || t > LATEST) problems.push({ path: name, reason: `must be a date (2026-04-01) or an ISO 8601 instant with its zone (2026-04-01T09:00:00Z), from 2000 to 2100 (got "${v.slice(0, 40)}")` });
+    return t;
+  };
+  const to = parse('to') ?? defaults?.to;
+  const from = parse('from') ?? (defaults && to !== undefined ? to - defaults.days * DAY_MS : undefined);
+  if (!problems.length && from !== undefined && to !== undefined && from >= to) problems.push({ path: 'from', reason: 'must be before to' });
+  return { from, to };
 }
 
 /** The window of a request; `now` is `to` when it is not given. */
 function windowOf(one: (name: string) => string | undefined, problems: Problem[], now: number): Window {
   const interval = (one('interval') ?? 'day') as Interval;
   if (!Object.hasOwn(INTERVALS, interval)) problems.push({ path: 'interval', reason: `must be day or week (got "${interval.slice(0, 20)}")` });
-  const parse = (name: 'from' | 'to', fallback: number) => {
-    const v = one(name);
-    if (v === undefined) return fallback;
-    const t = instant(v, name === 'to');
-    if (Number.isNaN(t) || t < EARLIEST || t > LATEST) problems.push({ path: name, reason: `must be a date (2026-04-01) or an ISO 8601 instant with its zone (2026-04-01T09:00:00Z), from 2000 to 2100 (got "${v.slice(0, 40)}")` });
-    return t;
-  };
-  const to = parse('to', now);
-  const from = parse('from', to - DEFAULT_DAYS * DAY_MS);
-  if (!problems.length) {
-    if (from >= to) problems.push({ path: 'from', reason: 'must be before to' });
-    else if ((to - from) / INTERVALS[interval] >= MAX_POINTS) problems.push({ path: interval === 'day' ? 'from' : 'interval', reason: `the window from ${one('from') ?? 'its default'} to ${one('to') ?? 'now'} has more than ${MAX_POINTS} ${interval}s; shorten it${interval === 'day' ? ' or use interval=week' : ''}` });
+  const { from, to } = period(one, problems, { to: now, days: DEFAULT_DAYS }) as Required<Window>;
+  if (!problems.length && (to - from) / INTERVALS[interval] >= MAX_POINTS) {
+    problems.push({ path: interval === 'day' ? 'from' : 'interval', reason: `the window from ${one('from') ?? 'its default'} to ${one('to') ?? 'now'} has more than ${MAX_POINTS} ${interval}s; shorten it${interval === 'day' ? ' or use interval=week' : ''}` });
   }
   return { from, to, interval };
 }
 
-function params(c: Ctx, allowed: string[]) {
-  requireSecret(authenticate(c), 'insights');
+/** A number parameter, its problem named when `ok` refuses it. */
+function numberParam(one: (name: string) => string | undefined, problems: Problem[], name: string, fallback: number, ok: (n: number) => boolean, reason: string): number {
+  const v = one(name);
+  if (v === undefined) return fallback;
+  const n = v.trim() === '' ? NaN : Number(v);
+  if (!ok(n)) problems.push({ path: name, reason: `${reason} (got "${v.slice(0, 20)}")` });
+  return n;
+}
+
+export function params(c: Ctx, allowed: string[], what = 'insights') {
+  requireSecret(authenticate(c), what);
   return listParams(c.req.queries(), allowed);
 }
 
@@ -86,4 +106,16 @@ export const insightRoutes = new Hono<{ Bindings: Env }>()
     if (problems.length) invalid(problems);
     // Whether the deployment holds anybody out now (a share, and HOLDOUT_SECRET to draw the groups with).
     return c.json({ share: holdoutShare(c.env), running: holdoutRunning(c.env), ...(await personalizationLift(c.env.INDEX, w.from, w.to)) });
+  })
+  .get('/conversion', async (c) => {
+    const { problems, one } = params(c, ['from', 'to', 'holdout', 'seed']);
+    const { from, to } = period(one, problems);
+    const holdout = numberParam(one, problems, 'holdout', DEFAULT_HOLDOUT, (n) => n >= 0 && n <= 0.9, 'must be a share from 0 to 0.9');
+    const seed = numberParam(one, problems, 'seed', DEFAULT_SEED, Number.isSafeInteger, 'must be a whole number');
+    if (problems.length) invalid(problems);
+    const model = activeModel();
+    const report = await conversionReport(c.env.INDEX, model, { from, to }, { holdout, seed });
+    // The whole index with the defaults is the fit lead reads apply: stored while we have it.
+    if (from === undefined && to === undefined && holdout === DEFAULT_HOLDOUT && seed === DEFAULT_SEED) await storeFit(c.env.INDEX, model, report, Date.now());
+    return c.json(report);
   });

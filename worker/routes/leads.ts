@@ -18,6 +18,7 @@ import { FIT_GRADES } from '../../shared/fit.js';
 import { readOptionalJson } from '../body.js';
 import type { Contact } from '../lead/sla.js';
 import { TEAMS_FILE, teamsConfig } from '../notify/teams.js';
+import { probabilityFor } from '../learning.js';
 
 /** A contact's body: optional, and small (a note is for people, not a transcript). */
 const CONTACT_BODY_BYTES = 8_192;
@@ -170,10 +171,14 @@ async function queue(c: Context<{ Bindings: Env }>) {
 }
 
 /** A lead's read (`GET /v1/leads/{id}`) and the key of the object holding it; null when no lead has the id. */
-export async function readLead(env: Env, id: string) {
+export async function readLead(env: Env, id: string, waitUntil: (p: Promise<unknown>) => void) {
   for (const key of candidateKeys(id)) {
-    const view = await leadStub(env, key).view();
-    if (view) return { key, lead: { ...view, treatment: treatmentFor(view.level) } };
+    const stub = leadStub(env, key);
+    const view = await stub.view();
+    if (!view) continue;
+    // The conversion model fitted on the index (worker/learning.ts), applied to this lead's learning record.
+    const probability = await probabilityFor(env.INDEX, activeModel(), stub.learning(), waitUntil);
+    return { key, lead: { ...view, treatment: treatmentFor(view.level), ...probability } };
   }
   return null;
 }
@@ -191,7 +196,7 @@ export const leadRoutes = new Hono<{ Bindings: Env }>()
   .get('/', queue)
   .get('/:id', async (c) => {
     const id = leadIdFor(c, 'reading a lead');
-    const read = await readLead(c.env, id);
+    const read = await readLead(c.env, id, (p) => c.executionCtx.waitUntil(p));
     return read ? c.json(read.lead) : notFound(id);
   })
   .delete('/:id', async (c) => {
