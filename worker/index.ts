@@ -17,6 +17,7 @@ import { SiteConfigError } from './site.js';
 import { TeamsConfigError } from './notify/teams.js';
 import { adminRoutes } from './routes/admin.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { modelRoutes } from './routes/models.js';
 import { insightRoutes } from './routes/insights.js';
 import { leadRoutes, levelRoutes } from './routes/leads.js';
 import { deliveryRoutes, teamRoutes } from './routes/notifications.js';
@@ -26,6 +27,7 @@ import { sourceRoutes } from './routes/sources.js';
 
 export { Directory } from './directory.js';
 export { Lead } from './lead/index.js';
+export { ModelRun } from './model-run.js';
 export { Reindex } from './reindex.js';
 
 const app = new Hono<{ Bindings: Env }>();
@@ -95,6 +97,7 @@ app.route('/v1/level', levelRoutes);
 app.route('/v1/deliveries', deliveryRoutes);
 app.route('/v1/teams', teamRoutes);
 app.route('/v1/admin', adminRoutes);
+app.route('/v1/models', modelRoutes);
 app.route('/v1/insights', insightRoutes);
 
 app.route('/', sdkRoutes);
