@@ -4,6 +4,7 @@
  * run for real through its binding), publishing rescores every lead while ingest goes on, and a rollback is a
  * publication of an earlier version. Every lead read and index row names the version that scored it.
  */
+import { runInDurableObject } from 'cloudflare:test';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { JsonObject, LeadEvent } from '../../shared/events.js';
 import { B2B_ENGAGEMENT, B2B_RULES, b2bFloors } from '../../shared/models/b2b-default.js';
@@ -194,7 +195,7 @@ describe('model versions', () => {
     expect(converted('now')).toBeGreaterThanOrEqual(2);
     // Nothing was written: the leads still answer under the published version.
     for (const l of leads) expect((await (await readLead(l.user)).json<any>()).model.version).toBe((await published()).version);
-  });
+  }, 60_000);
 
   it('publishes: every lead is rescored under the new version while batches keep arriving, nothing lost or counted twice; a rollback goes back', async () => {
     const now = Date.now();
@@ -257,6 +258,73 @@ describe('model versions', () => {
       const expected = score(activeModel(), asEvents(l.sent), Date.now()).types[0];
       expect(view.model).toEqual({ id: 'b2b-default', version: seed });
       expect(view).toMatchObject({ level: expected.level, engagementScore: expected.engagementScore, leadScore: expected.leadScore });
+    }
+  }, 60_000);
+
+  it('previews under the draft’s own holding settings: events the published model holds count when the draft holds nothing', async () => {
+    const now = Date.now();
+    const user = uid('u');
+    const bot = { userAgent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' };
+    const sent = [page('/pricing', now - 3000), page('/docs/api', now - 2000), page('/compare/acme', now - 1000)];
+    await serverBatch(sent.map((e) => ({ ...msg(user, e), context: bot })));
+    await drain(`u:${user}`);
+    expect(await (await readLead(user)).json<any>()).toMatchObject({ level: 'cold', engagementScore: 0, held: { events: 3 } });
+    const open = { ...DRAFT, holding: { enabled: false } };
+    const version = await draft(open);
+    const answer = await (leadObject(`u:${user}`) as unknown as LeadRpc).preview(version);
+    // Nothing held under the draft: the full recomputation of every event under it.
+    const expected = score(compileVersion(version, open), asEvents(sent), Date.now()).types[0].level;
+    expect(expected).not.toBe('cold');
+    expect(answer).toMatchObject({ from: 'cold', to: expected });
+    // And the draft with the published holding: the stored verdicts stand.
+    const same = await draft();
+    expect(await (leadObject(`u:${user}`) as unknown as LeadRpc).preview(same)).toMatchObject({ from: 'cold', to: 'cold' });
+  });
+
+  it('a publication whose run never started (the Workflow unreachable then) starts when it is published again, under the id derived from it', async () => {
+    const user = uid('u');
+    const sent = [page('/blog/z', Date.now() - 1000)];
+    await serverBatch(sent.map((e) => msg(user, e)));
+    await drain(`u:${user}`);
+    const seed = await published();
+    const version = await draft();
+    const { publish, runIdOf } = await import('../../worker/models.js');
+    // Committed, and then the Workflow could not be reached: no instance was created.
+    const pub = await publish(env.INDEX, version, 'test');
+    expect(pub.run).toBe(runIdOf(pub.seq));
+    expect(await get(`/v1/models/${version}/publish`)).toMatchObject({ id: pub.run, status: 'unknown' });
+    const again = await post(`/v1/models/${version}/publish`);
+    expect(again.status).toBe(202);
+    const started = await again.json<any>();
+    expect(started).toMatchObject({ run: pub.run, restarted: true, publication: { seq: pub.seq } });
+    const done = await waitRun(started.status);
+    expect(done.progress).toMatchObject({ failed: 0, indexSwept: true });
+    await drain(`u:${user}`);
+    expect((await (await readLead(user)).json<any>()).model.version).toBe(version);
+    // Started now: asking again is the usual conflict.
+    expect((await post(`/v1/models/${version}/publish`)).status).toBe(409);
+    await waitRun((await (await post(`/v1/models/${seed.version}/rollback`)).json<any>()).status);
+  }, 60_000);
+
+  it('a lead that keeps failing is retried with its page and reported; the run goes on and counts the others', async () => {
+    const leads = await someLeads(Date.now());
+    const bad = `u:${leads[0].user}`;
+    // A stored body that no longer parses: this lead's every rescoring fails.
+    const body = await runInDurableObject(leadObject(bad), (_, state) => {
+      const row = state.storage.sql.exec<{ body: string }>('SELECT body FROM events ORDER BY rowid LIMIT 1').one();
+      state.storage.sql.exec("UPDATE events SET body = '{' WHERE rowid = (SELECT MIN(rowid) FROM events)");
+      return row.body;
+    });
+    try {
+      const version = await draft();
+      const { status } = await (await post(`/v1/models/${version}/preview`)).json<any>();
+      const done = await waitRun(status);
+      expect(done.progress).toMatchObject({ failed: 1, failedKeys: [bad] });
+      const seen = await Promise.all(leads.slice(1).map((l) => (leadObject(`u:${l.user}`) as unknown as LeadRpc).preview(version)));
+      expect(seen.every((a) => a !== null)).toBe(true);
+      expect(done.result.leads).toBeGreaterThanOrEqual(leads.length - 1);
+    } finally {
+      await runInDurableObject(leadObject(bad), (_, state) => state.storage.sql.exec('UPDATE events SET body = ? WHERE rowid = (SELECT MIN(rowid) FROM events)', body));
     }
   }, 60_000);
 

@@ -273,11 +273,10 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   }
 
   /**
-   * An alarm's look at the published version its isolate knows (no wait): a lead created from a cache that
+   * An alarm's look at the published version: a lead created from a cache that
    * lagged a publication, after the publish run's sweep, moves at its next alarm even with no batch to tell it.
    */
-  #lagging(now: number): void {
-    const ref = publishedNow(now);
+  #lagging(ref: ModelRef | null, now: number): void {
     if (ref && ref.seq > this.#seq() && !this.#timers.get('migrate')) this.#follow(ref, now);
   }
 
@@ -540,8 +539,10 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   /** Runs every timer that fell due, then sets the alarm for the earliest left. Idempotent. */
   override async alarm(): Promise<void> {
     this.#timers.fired();
-    // A move's model is fetched before the lock: no D1 wait inside it.
+    // A move's model, and the published version when the isolate's cache expired, are read before the lock: no
+    // D1 wait inside it (and none that can fail the alarm: an unreachable D1 answers null).
     const move = this.#store.exists && this.#timers.due(Date.now()).some((t) => t.kind === 'migrate') ? await this.#nextModel() : null;
+    const published = this.#store.exists ? (publishedNow() ?? (await refreshPublished(this.env))) : null;
     await this.#exclusive(async () => {
       if (!this.#store.exists || this.#forwardTo()) return;
       const now = Date.now();
@@ -555,7 +556,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
         else if (t.kind === 'score') this.#timers.clear('score');
       }
       if (this.#forwardTo()) return;
-      this.#lagging(now);
+      this.#lagging(published, now);
       if (this.#scoring.exists && !this.#scoring.stale) this.#scoring.settle(now);
       // After settling: a fall below an SLA's level before it was due closes it rather than breaching it.
       for (const t of due) if (t.kind === 'sla') this.#sla.due(t.key, now);
