@@ -323,6 +323,12 @@ describe('model versions', () => {
       const seen = await Promise.all(leads.slice(1).map((l) => (leadObject(`u:${l.user}`) as unknown as LeadRpc).preview(version)));
       expect(seen.every((a) => a !== null)).toBe(true);
       expect(done.result.leads).toBeGreaterThanOrEqual(leads.length - 1);
+      // Its rescoring fails as a whole: the lead keeps its version, so the page's next attempt tries it again.
+      const stub = leadObject(bad) as unknown as LeadRpc;
+      const own = () => runInDurableObject(leadObject(bad), (_, state) => state.storage.sql.exec("SELECT k, v FROM meta WHERE k IN ('model_version', 'model_seq', 'state') ORDER BY k").toArray());
+      const before = await own();
+      for (let i = 0; i < 2; i++) expect(await stub.rescore({ seq: 1_000_000, version }).then(String, () => 'failed')).toBe('failed');
+      expect(await own()).toEqual(before);
     } finally {
       await runInDurableObject(leadObject(bad), (_, state) => state.storage.sql.exec('UPDATE events SET body = ? WHERE rowid = (SELECT MIN(rowid) FROM events)', body));
     }

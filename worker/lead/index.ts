@@ -311,8 +311,16 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     let moved = false;
     if (move && move.ref.seq > this.#seq()) {
       moved = !this.#scoring.scoredUnder(move.model);
+      const before = this.#model;
+      if (move.model !== before) this.#use(move.model);
+      try {
+        if (moved) this.#migrate(now);
+      } catch (err) {
+        // The history could not be rescored (a stored body unreadable): the lead stays where it was, and says so.
+        this.#use(before);
+        throw err;
+      }
       this.#adopt(move.ref, move.model, JSON.stringify(move.model.source));
-      if (moved) this.#migrate(now);
       // A later publication told meanwhile stays for the alarm.
       if (target && target.seq > move.ref.seq) {
         this.#timers.set('migrate', now);
