@@ -98,6 +98,8 @@ export const leadStub = (env: Env, key: string) => env.LEAD.getByName(key) as un
 const FORWARD = Symbol('forward');
 /** A model move the alarm could not prepare (D1 unreachable) is tried again this much later. */
 const MOVE_RETRY_MS = 60_000;
+/** The longest a new lead's first batch waits for the published version when its isolate does not know it yet. */
+const NEW_LEAD_WAIT_MS = 2_000;
 
 /** A move to a publication, its model fetched. */
 interface Move {
@@ -249,6 +251,20 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     return !given ? cached : !cached || given.seq > cached.seq ? given : cached;
   }
 
+  /**
+   * Before the lock, for a lead's first batch only: an isolate that has not read the published version yet (or
+   * not compiled its body) reads it once, so the new lead starts under it rather than moving in its alarm right
+   * after. Bounded: past NEW_LEAD_WAIT_MS, or with D1 unreachable, the lead starts under what is known (the
+   * bundled file at worst) and its alarm moves it.
+   */
+  async #prepareNew(published: ModelRef | null): Promise<ModelRef | null> {
+    if (published && compiledNow(published.version)) return published;
+    const bounded = <T>(p: Promise<T>) => Promise.race([p, new Promise<null>((r) => setTimeout(() => r(null), NEW_LEAD_WAIT_MS))]);
+    const ref = published ?? (await bounded(refreshPublished(this.env)));
+    if (ref && !compiledNow(ref.version)) await bounded(storedModel(this.env.INDEX, ref.version).catch(() => null));
+    return ref;
+  }
+
   /** Part of a commit: the lead is scored under `model` (publication `ref`) from now on; its body kept here. */
   #adopt(ref: ModelRef, model: CompiledModel, body: string): void {
     if (model !== this.#model) this.#use(model);
@@ -361,7 +377,9 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     for (;;) {
       const fwd = this.#forwardTo();
       if (fwd) return leadStub(this.env, fwd).ingest({ ...input, key: fwd });
-      const r = await this.#exclusive(() => this.#ingest(input, this.#published(input.model)));
+      let published = this.#published(input.model);
+      if (!this.#scoring.exists) published = await this.#prepareNew(published);
+      const r = await this.#exclusive(() => this.#ingest(input, published));
       if (r !== FORWARD) return r;
     }
   }
