@@ -13,7 +13,7 @@ import { DIRECTORY_SHARDS, directoryShard } from '../../worker/directory.js';
 import type { LeadRpc } from '../../worker/lead/index.js';
 import { activeModel, resolveModel } from '../../worker/model.js';
 import { compileVersion, draftProblems } from '../../worker/models.js';
-import { call, DAY, drain, env, iso, leadObject, readLead, SECRET, serverBatch, uid } from './helpers.js';
+import { call, DAY, drain, env, iso, leadObject, readLead, restart, SECRET, serverBatch, uid } from './helpers.js';
 
 const auth = { Authorization: SECRET };
 const get = async (path: string) => (await call(path, { headers: auth })).json<any>();
@@ -58,6 +58,12 @@ async function fileVersion(): Promise<number> {
   const { versions } = await get('/v1/models');
   return versions.find((v: any) => v.source === 'file' && v.fingerprint === activeModel().fingerprint).version;
 }
+
+/** The version a lead keeps in its own storage. */
+const ownVersion = (key: string) =>
+  runInDurableObject(leadObject(key), (_, state) =>
+    Object.fromEntries(state.storage.sql.exec<{ k: string; v: string }>("SELECT k, v FROM meta WHERE k LIKE 'model_%' AND k != 'model_target' ORDER BY k").toArray().map((r) => [r.k, r.v])),
+  ) as Promise<Record<string, string>>;
 
 async function waitRun(status: string): Promise<any> {
   for (let i = 0; i < 1200; i++) {
@@ -113,6 +119,8 @@ describe('model versions', () => {
     await drain(`u:${user}`);
     const row = await env.INDEX.prepare('SELECT model, model_version FROM leads WHERE key = ?').bind(`u:${user}`).first();
     expect(row).toEqual({ model: 'b2b-default', model_version: p.version });
+    // The lead keeps its version itself; under the bundled file, without a copy of the file.
+    expect(await ownVersion(`u:${user}`)).toEqual({ model_fingerprint: activeModel().fingerprint, model_seq: String(p.seq), model_version: String(p.version) });
   });
 
   it('refuses a draft with problems with their list, and stores nothing', async () => {
@@ -357,7 +365,11 @@ describe('model versions', () => {
     const view = (await stub.view())!;
     expect(view.model.version).toBe(version);
     expect(view.engagementScore).toBe(score(compileVersion(version, DRAFT), asEvents(sent), Date.now()).types[0].engagementScore);
-    expect(await stub.rescore({ seq: pub.seq, version })).toBe('current');
+    // Under a draft, its resolved body is kept with the lead (no D1 read to load it); a restart reads it back.
+    expect(JSON.parse((await ownVersion(key)).model_body!)).toEqual(JSON.parse(JSON.stringify(resolveModel(DRAFT))));
+    await restart(key);
+    expect((await (leadObject(key) as unknown as LeadRpc).view())!.model.version).toBe(version);
+    expect(await (leadObject(key) as unknown as LeadRpc).rescore({ seq: pub.seq, version })).toBe('current');
     // Back to the file's version for the files after this one.
     const { publish: again } = await import('../../worker/models.js');
     await again(env.INDEX, seed.version, 'test');

@@ -196,9 +196,8 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     void ctx.blockConcurrencyWhile(async () => {
       if (!this.#store.exists) return;
       await this.#timers.load();
-      const own = this.#store.meta('model_version');
-      const body = this.#store.meta('model_body');
-      if (own && body) this.#use(compiledNow(Number(own)) ?? compiledFrom(Number(own), JSON.parse(body)));
+      const own = await this.#ownModel();
+      if (own) this.#use(own);
       if (this.#scoring.stale && !this.#store.meta('forward_to')) this.#timers.set('migrate', Date.now());
       // Backfill: a lead stored before the directory existed registers the first time it loads again.
       if (this.#scoring.exists && !this.#store.meta('forward_to')) this.#register(Date.now());
@@ -265,10 +264,30 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     return ref;
   }
 
-  /** Part of a commit: the lead is scored under `model` (publication `ref`) from now on; its body kept here. */
-  #adopt(ref: ModelRef, model: CompiledModel, body: string): void {
+  /**
+   * Part of a commit: the lead is scored under `model` (publication `ref`) from now on. Its body is kept here
+   * unless it is the bundled file's (most leads: no copy of the file in every object).
+   */
+  #adopt(ref: ModelRef, model: CompiledModel): void {
     if (model !== this.#model) this.#use(model);
-    this.#store.setMetas({ model_version: String(ref.version), model_seq: String(ref.seq), model_body: body });
+    this.#store.setMetas({ model_version: String(ref.version), model_seq: String(ref.seq), model_fingerprint: model.fingerprint });
+    if (model.fingerprint === activeModel().fingerprint) this.#store.deleteMeta('model_body');
+    else this.#store.setMeta('model_body', JSON.stringify(model.source));
+  }
+
+  /**
+   * The version the lead is scored under, from its own storage: its body, or the bundled file's under its number.
+   * Only a lead of a file a later deploy replaced reads its body from D1 (once per isolate); with D1 down it
+   * stays under the bundled file, marked stale, until its alarm or the publish run moves it.
+   */
+  async #ownModel(): Promise<CompiledModel | undefined> {
+    const own = this.#store.meta('model_version');
+    if (!own) return undefined;
+    const v = Number(own);
+    const body = this.#store.meta('model_body');
+    if (body) return compiledNow(v) ?? compiledFrom(v, JSON.parse(body));
+    if (this.#store.meta('model_fingerprint') === activeModel().fingerprint) return compiledNow(v) ?? compiledFrom(v, activeModel().source);
+    return storedModel(this.env.INDEX, v).catch(() => undefined);
   }
 
   /**
@@ -280,7 +299,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   #follow(ref: ModelRef | null, now: number): void {
     if (!this.#scoring.exists) {
       const model = ref && compiledNow(ref.version);
-      if (ref && model) return this.#adopt(ref, model, JSON.stringify(model.source));
+      if (ref && model) return this.#adopt(ref, model);
     }
     if (!ref || ref.seq <= this.#seq()) return;
     if ((this.#target()?.seq ?? 0) >= ref.seq) return;
@@ -336,7 +355,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
         this.#use(before);
         throw err;
       }
-      this.#adopt(move.ref, move.model, JSON.stringify(move.model.source));
+      this.#adopt(move.ref, move.model);
       // A later publication told meanwhile stays for the alarm.
       if (target && target.seq > move.ref.seq) {
         this.#timers.set('migrate', now);
