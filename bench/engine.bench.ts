@@ -5,6 +5,7 @@
 import { compileModel } from '../shared/compile.js';
 import { cloneState, fold, initState, type LeadState } from '../shared/engine.js';
 import type { LeadEvent } from '../shared/events.js';
+import { ledgerOf } from '../shared/ledger.js';
 import { b2bDefault } from '../shared/models/b2b-default.js';
 import { median, report } from './report.js';
 
@@ -67,6 +68,30 @@ for (let r = 0; r < 15; r++) {
 }
 const ratio = median(perLarge) / median(perSmall);
 
+// 3. A read's ledger (shared/ledger.ts): refolding a stretch into entries versus folding it alone, the same
+// 1,000 events (a busy month: one every 40 minutes), alternating. In a function of its own, so the loops above
+// are compiled as they were before it existed.
+function ledgerCost(): { ms: number; ratio: number } {
+  const M = 1_000;
+  const month = Array.from({ length: M }, (_, i) => makeEvent(i, START + i * 2_400_000));
+  const monthEnd = START + M * 2_400_000;
+  const foldOnly: number[] = [];
+  const withLedger: number[] = [];
+  for (let r = 0; r < 25; r++) {
+    let t0 = performance.now();
+    const s = initState(model);
+    for (const e of month) fold(model, s, e);
+    foldOnly.push(performance.now() - t0);
+    t0 = performance.now();
+    ledgerOf(model, initState(model), month, monthEnd);
+    withLedger.push(performance.now() - t0);
+  }
+  // The first five of each are warm-up.
+  const ms = median(withLedger.slice(5));
+  return { ms, ratio: ms / median(foldOnly.slice(5)) };
+}
+const ledger = ledgerCost();
+
 report('engine', [
   ['events folded per second (100,000-event history, median of 5)', Math.round(median(rates)).toLocaleString('en-US')],
   ['fold, lead with 10 events (µs/event, median)', median(perSmall).toFixed(2)],
@@ -74,4 +99,6 @@ report('engine', [
   ['ratio 100,000 : 10 (goal ≤ 1.2)', ratio.toFixed(2)],
   ['compact state, 100,000 events (bytes of JSON)', JSON.stringify(large).length.toLocaleString('en-US')],
   ['compact state, 10 events (bytes of JSON)', JSON.stringify(small).length.toLocaleString('en-US')],
+  ['ledger of a 1,000-event month (ms, median)', ledger.ms.toFixed(2)],
+  ['ratio ledger : fold alone, same events', ledger.ratio.toFixed(2)],
 ]);

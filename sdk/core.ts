@@ -167,7 +167,7 @@ export function create(o: Options): Leadlevel {
           // Stored, or named in `rejected` (refused for good: sending it again cannot help): forgotten either way.
           forget(ids);
           const r = await res.json();
-          setLevel(r.lead?.level, r.content);
+          setLevel(r.show, r.content); // the level to show: the visitor's own, or the default when held out
         } else if (res.status === 429 || res.status >= 500) {
           throw Number(res.headers.get('Retry-After')) * 1000 || 0;
         } else {

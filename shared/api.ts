@@ -4,6 +4,7 @@
  */
 import type { JsonObject, JsonValue, LeadEvent } from './events.js';
 import type { FitResult } from './fit.js';
+import type { LedgerItem } from './ledger.js';
 
 /** Who sent a write: a site key (a browser, public) or a secret key (a server). */
 export type KeyKind = 'public' | 'secret';
@@ -118,24 +119,19 @@ export interface TypeView {
   doNotContact: boolean;
   nextLevelChangeAt: string | null;
   reasons: Reason[];
+  /**
+   * Every point of both scores, oldest first: from the opening balance of a stretch that begins at or before the
+   * engagement window, to now. Absent while the lead waits to be rescored (`rescorePending`).
+   */
+  ledger?: LedgerLine[];
 }
 
-/** One entry of a lead's ledger: together the entries of a scoring type add up to its two scores. */
-export interface LedgerLine {
-  scoringType: string;
-  kind: 'rule' | 'inactivity' | 'absence' | 'clamp' | 'carried';
-  at: string;
-  points: number;
-  /** Counts toward the engagement score (inside the window) as well as the lead score. */
-  inWindow: boolean;
-  rule?: string;
-  ruleName?: string;
-  messageId?: string;
-  base?: number;
-  clippedBy?: string;
-  score?: 'lead' | 'engagement';
-  text: string;
-}
+/**
+ * One entry of a lead's ledger (shared/ledger.ts): rule points, caps, window expiries, penalties, absence rules,
+ * held and released machine events, the clamp at 0, and the opening balance of the stretch shown. `counts` says
+ * which score it counts toward: the entries of a scoring type that count toward a score add up to it.
+ */
+export type LedgerLine = Omit<LedgerItem, 'at'> & { at: string };
 
 export interface LeadView extends Omit<TypeView, 'scoringType' | 'name'> {
   id: string;
@@ -231,6 +227,8 @@ export interface EventView {
   timeNote?: string;
   points: number;
   reasons: EventReason[];
+  /** The event's ledger entries in every scoring type: its rule and cap entries, held and release entries. */
+  ledger?: LedgerLine[];
   held?: HeldView;
 }
 
@@ -242,6 +240,12 @@ export interface EventCursor {
 export interface EventsPage {
   events: EventView[];
   next: EventCursor | null;
+  /**
+   * The entries no event carries (opening balance, penalties, absence rules, expiries, the clamp) timed within the
+   * page's stretch: from its oldest event (the very start on the last page) to the previous page's oldest (now on
+   * the first). Over all pages, these and the events' entries are the whole ledger.
+   */
+  ledger?: LedgerLine[];
 }
 
 /** An outbox row as a merge hands it over (a queued notification): the receiver delivers it under the same message id. */

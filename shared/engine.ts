@@ -44,6 +44,8 @@ export interface LedgerEntry {
   inWindow?: boolean;
   /** Clamp entries: which score was clamped at 0. */
   score?: 'lead' | 'engagement';
+  /** Inactivity and absence entries: the idle days that made them due. */
+  days?: number;
   note?: string;
 }
 
@@ -325,12 +327,12 @@ function advanceType(t: CompiledType, ts: TypeState, now: number, out: FoldOutpu
       const p = t.inactivity[ts.penalties];
       ts.leadSum += p.points;
       ts.penalties += 1;
-      out?.ledger.push({ scoringType: t.id, kind: 'inactivity', at: due, points: p.points, note: `${p.afterDays} days without activity` });
+      out?.ledger.push({ scoringType: t.id, kind: 'inactivity', at: due, points: p.points, days: p.afterDays, note: `${p.afterDays} days without activity` });
     } else {
       const a = t.absence[absIdx];
       ts.leadSum += a.points;
       ts.absence[absIdx].applied = true;
-      out?.ledger.push({ scoringType: t.id, kind: 'absence', at: due, points: a.points, rule: a.id, ruleName: a.name, note: `nothing matching ${a.name} for ${a.days} days` });
+      out?.ledger.push({ scoringType: t.id, kind: 'absence', at: due, points: a.points, rule: a.id, ruleName: a.name, days: a.days, note: `nothing matching ${a.name} for ${a.days} days` });
     }
   }
 }

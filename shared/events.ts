@@ -92,7 +92,10 @@ export const CANONICAL_EVENTS = [
   'Deal Lost',
   // A salesperson reached the lead (from a CRM): meets the lead's open response SLAs; scores nothing by itself.
   'Lead Contacted',
+  // What the edge showed a visitor (worker/experience.ts): the personalization holdout's record; scores nothing.
+  'Experience Viewed',
 ] as const;
+export const EXPERIENCE_VIEWED = 'Experience Viewed';
 export type CanonicalEvent = (typeof CANONICAL_EVENTS)[number];
 
 export const FORM_KINDS = [
@@ -124,6 +127,7 @@ export const SERVER_EVENTS: ReadonlySet<string> = new Set([
   'Deal Won',
   'Deal Lost',
   'Lead Contacted',
+  'Experience Viewed',
 ]);
 
 /**

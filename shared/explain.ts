@@ -52,3 +52,63 @@ export function explainCarried(points: number, events: number, cut: number, scor
   const under = scoredUnder ? `, as scored under model ${scoredUnder.id} v${scoredUnder.version} (the raw events were compacted before this model)` : '';
   return `History before ${iso(cut)}: ${events} event${events === 1 ? '' : 's'} compacted, ${points > 0 ? '+' : ''}${points} points${under}`;
 }
+
+const signed = (n: number) => `${n > 0 ? '+' : n < 0 ? '−' : '+'}${Math.abs(n)}`;
+const day = (t: number) => iso(t)?.slice(0, 10) ?? 'the start';
+
+/** Which cap cut a rule's points (`clippedBy` of a ledger entry), in words. */
+export function explainCap(t: CompiledType, rule: string, clippedBy: string): string {
+  const r = t.rules.find((x) => x.id === rule);
+  if (clippedBy === 'perDay') return `its cap of ${r?.caps.perDay} a day`;
+  if (clippedBy === 'perWindow') return `its cap of ${r?.caps.perWindow?.count} per ${r?.caps.perWindow?.days} days`;
+  if (clippedBy === 'perLead') return `its cap of ${r?.caps.perLead} per lead`;
+  if (clippedBy === 'dailyPointsCap') return `the daily points cap (${t.dailyPointsCap})`;
+  if (clippedBy.startsWith('group:')) {
+    const g = clippedBy.slice('group:'.length);
+    return `the daily cap of group ${g} (${t.groupCaps[t.groupIds.indexOf(g)]} points)`;
+  }
+  return clippedBy;
+}
+
+/** A rule's entry: what it gave, and when a cap held some or all of it back, which cap and how much. */
+export function explainRulePoints(t: CompiledType, ruleName: string, rule: string, points: number, base: number, clippedBy: string | undefined): string {
+  if (!clippedBy) return `${ruleName}: ${signed(points)}`;
+  return `${ruleName}: ${signed(points)} of ${signed(base)}, ${explainCap(t, rule, clippedBy)} held back ${Math.abs(base - points)}`;
+}
+
+export function explainExpiry(t: CompiledType, earnedOn: number, points: number): string {
+  return `Points earned on ${day(earnedOn)} (${signed(points)}) left the ${t.windowDays}-day window: engagement score only`;
+}
+
+export function explainPenalty(afterDays: number, points: number): string {
+  return `${afterDays} days without activity: ${signed(points)} (lead score only)`;
+}
+
+export function explainAbsence(name: string, days: number, points: number): string {
+  return `Nothing matching ${name} for ${days} days: ${signed(points)} (lead score only)`;
+}
+
+export function explainHeld(reason: string): string {
+  return `held: ${reason}; 0 points while held`;
+}
+
+export function explainRelease(eventAt: number): string {
+  return `released: a person's behaviour showed up, so the event held back counts at its own time (${iso(eventAt)})`;
+}
+
+export function explainClamp(score: 'lead' | 'engagement', sum: number): string {
+  return `The ${score} score does not go below 0: the entries add up to ${signed(sum)}, the clamp absorbs ${signed(-sum)}`;
+}
+
+/** The balance a stretch of the ledger starts from: everything before it, which the events listing itemizes. */
+export function explainOpening(before: number, points: number, inWindow: boolean): string {
+  return inWindow
+    ? `Before ${iso(before)}: ${signed(points)} still inside the engagement window (each event is in the events listing)`
+    : `Before ${iso(before)}: ${signed(points)} in the lead score only (older rule points, penalties; each event is in the events listing)`;
+}
+
+/** Older entries a lead read sums up instead of listing (the events listing has each). */
+export function explainEarlier(entries: number, until: number, points: number, counts: 'both' | 'lead' | 'engagement'): string {
+  const toward = counts === 'both' ? 'to both scores' : 'to the lead score only';
+  return `${entries} earlier entries, up to ${iso(until)}: ${signed(points)} ${toward} (each is in the events listing)`;
+}

@@ -6,6 +6,10 @@
  *
  * Checkpoints are whole compact states taken at the first event of each day; the newest `dailyCheckpoints` are
  * kept (one week covers everything a browser may send late), older ones thinned to one per `sparseEveryDays`.
+ * Within those recent days a busy day also gets a **mark** every `markEvery` events (a state between two events):
+ * a late event then rewinds to the mark before it rather than to its day's start, and its refold can stop at the
+ * next mark where the state is what it was — tens of events instead of a whole day's hundreds. A lead with a few
+ * events a day has no marks at all.
  */
 import type { LeadEvent } from './events.js';
 import type { CompiledModel } from './compile.js';
@@ -33,6 +37,8 @@ export interface ScorerOptions {
   sparseEveryDays?: number;
   /** Collect each event's ledger entries (default true). The Durable Object derives ledgers on read instead. */
   ledgers?: boolean;
+  /** Events between marks within a day of the recent days (default 64; 0: no marks). */
+  markEvery?: number;
 }
 
 export interface AddResult {
@@ -54,6 +60,13 @@ export interface AddResult {
   /** Level changes of the folded stretch, and penalties that fell due in it. */
   changes: LevelChange[];
   timed: LedgerEntry[];
+}
+
+/** What a rewind set aside: the old fold's later checkpoints and marks, and its state. */
+interface Before {
+  checkpoints: Checkpoint[];
+  marks: LeadState[];
+  state: LeadState;
 }
 
 export class MemoryLog implements EventLog {
@@ -80,6 +93,11 @@ export class Scorer {
   state: LeadState;
   checkpoints: Checkpoint[] = [];
   /**
+   * Marks: states after the event at their `clock` (within the days that keep daily checkpoints), oldest first.
+   * Each is exact, wherever it was taken, so they need not fall at the same places in every fold.
+   */
+  marks: LeadState[] = [];
+  /**
    * Where history starts: the initial state, or the state at the cut after older raw events were compacted
    * away. A late event before every checkpoint rewinds to it.
    */
@@ -87,19 +105,24 @@ export class Scorer {
   readonly #daily: number;
   readonly #sparse: number;
   readonly #ledgers: boolean;
+  readonly #markEvery: number;
+  /** Events folded since the last checkpoint or mark. */
+  #sinceMark = 0;
 
   constructor(
     readonly model: CompiledModel,
     readonly log: EventLog,
-    saved?: { state: LeadState; checkpoints: Checkpoint[]; base?: LeadState | null },
+    saved?: { state: LeadState; checkpoints: Checkpoint[]; marks?: LeadState[]; base?: LeadState | null },
     opts: ScorerOptions = {},
   ) {
     this.base = saved?.base ?? initState(model);
     this.state = saved?.state ?? cloneState(this.base);
     this.checkpoints = saved?.checkpoints ?? [];
+    this.marks = saved?.marks ?? [];
     this.#daily = opts.dailyCheckpoints ?? 8;
     this.#sparse = opts.sparseEveryDays ?? 7;
     this.#ledgers = opts.ledgers ?? true;
+    this.#markEvery = opts.markEvery ?? 64;
   }
 
   /**
@@ -110,6 +133,8 @@ export class Scorer {
     this.base = base;
     this.state = cloneState(base);
     this.checkpoints = [];
+    this.marks = [];
+    this.#sinceMark = 0;
     const out: FoldOutput = { ledger: [], changes: [] };
     for (const e of events) {
       const r = this.#foldOne(e);
@@ -128,6 +153,8 @@ export class Scorer {
     if (i < 0) return;
     this.checkpoints = this.checkpoints.slice(i);
     this.base = this.checkpoints[0].state;
+    const start = this.checkpoints[0].state.clock;
+    this.marks = this.marks.filter((m) => m.clock > start);
   }
 
   #foldOne(e: LeadEvent): FoldOutput {
@@ -136,12 +163,18 @@ export class Scorer {
     if (this.state.clock > -Infinity && (!last || last.day < day) && this.model.days.day(this.state.clock) < day) {
       this.checkpoints.push({ day, state: cloneState(this.state) });
       this.#thin(day);
+      this.#sinceMark = 0;
+    } else if (this.#markEvery && ++this.#sinceMark >= this.#markEvery && e.timestamp > this.state.clock) {
+      // Between two instants (never inside a run of one instant), so each mark's clock is its own.
+      this.marks.push(cloneState(this.state));
+      this.#sinceMark = 0;
     }
     return fold(this.model, this.state, e);
   }
 
   #thin(today: number): void {
     const keepAllFrom = today - this.#daily + 1;
+    if (this.marks.length && this.model.days.day(this.marks[0].clock) < keepAllFrom) this.marks = this.marks.filter((m) => this.model.days.day(m.clock) >= keepAllFrom);
     let lastKept = -Infinity;
     this.checkpoints = this.checkpoints.filter((c) => {
       if (c.day >= keepAllFrom || c.day - lastKept >= this.#sparse) {
@@ -194,7 +227,7 @@ export class Scorer {
     out.rewoundTo = this.state.clock;
     let folded = 0;
     for (const x of this.log.after(this.state.clock, this.state.lastId)) {
-      // Once every new event is folded, a day whose opening state is what it was before the new events came
+      // Once every new event is folded, a day or a mark whose state is what it was before the new events came
       // will fold as it did: the rest of the old fold stands.
       const at = this.state.clock;
       if (folded === fresh.length && this.#rejoin(before, x)) {
@@ -213,14 +246,20 @@ export class Scorer {
    * before that day's first event), else the beginning; refolding re-creates the checkpoints after it. Returns
    * what was there before.
    */
-  #rewind(t: number): { checkpoints: Checkpoint[]; state: LeadState } {
+  #rewind(t: number): Before {
     const day = this.model.days.day(t);
     let i = this.checkpoints.length - 1;
     while (i >= 0 && this.checkpoints[i].day > day) i--;
-    const from = i >= 0 ? this.checkpoints[i] : null;
-    const before = { checkpoints: this.checkpoints.slice(i + 1), state: this.state };
+    const from = i >= 0 ? this.checkpoints[i].state : this.base;
+    // The newest mark strictly before t, if it is later than that checkpoint: the refold starts there.
+    let m = this.marks.length - 1;
+    while (m >= 0 && this.marks[m].clock >= t) m--;
+    const mark = m >= 0 && this.marks[m].clock > from.clock ? this.marks[m] : null;
+    const before: Before = { checkpoints: this.checkpoints.slice(i + 1), marks: this.marks.slice(m + 1), state: this.state };
     this.checkpoints = this.checkpoints.slice(0, i + 1);
-    this.state = cloneState(from ? from.state : this.base);
+    this.marks = this.marks.slice(0, m + 1).filter((x) => x.clock <= (mark ?? from).clock);
+    this.state = cloneState(mark ?? from);
+    this.#sinceMark = 0;
     return before;
   }
 
@@ -241,12 +280,23 @@ export class Scorer {
    * that checkpoint, the old fold from that checkpoint on is taken back as it is — those checkpoints are not
    * even rewritten. Exact: the state is all a fold depends on, and the events from there on are the same ones.
    */
-  #rejoin(before: { checkpoints: Checkpoint[]; state: LeadState }, next: LeadEvent): boolean {
+  #rejoin(before: Before, next: LeadEvent): boolean {
+    if (this.state.clock === -Infinity) return false;
     const day = this.model.days.day(next.timestamp);
-    if (this.state.clock === -Infinity || this.model.days.day(this.state.clock) >= day) return false;
-    const k = before.checkpoints.findIndex((c) => c.day === day);
-    if (k < 0 || serializeState(before.checkpoints[k].state) !== serializeState(this.state)) return false;
+    const today = this.model.days.day(this.state.clock);
+    let k = -1;
+    if (today < day) {
+      k = before.checkpoints.findIndex((c) => c.day === day);
+      if (k < 0 || serializeState(before.checkpoints[k].state) !== serializeState(this.state)) return false;
+    } else {
+      // Inside a day: a mark of the old fold at this very place (after the same event), with the same state.
+      const j = before.marks.findIndex((m) => m.clock === this.state.clock && m.lastId === this.state.lastId);
+      if (j < 0 || serializeState(before.marks[j]) !== serializeState(this.state)) return false;
+      k = before.checkpoints.findIndex((c) => c.day > today);
+      if (k < 0) k = before.checkpoints.length;
+    }
     this.checkpoints.push(...before.checkpoints.slice(k));
+    this.marks = [...this.marks.filter((m) => m.clock < this.state.clock), ...before.marks.filter((m) => m.clock >= this.state.clock)];
     this.#thin(this.model.days.day(before.state.clock));
     this.state = before.state;
     return true;

@@ -24,6 +24,11 @@ export interface Env extends Cloudflare.Env {
   SITE_ORIGIN?: string;
   /** `off`: pages pass through unpersonalized (the SDK still personalizes in the browser). */
   EDGE_PERSONALIZATION?: string;
+  /**
+   * The personalization holdout's share of visitors (0 to 0.5), overriding leadlevel.site.json's `holdout` for
+   * this environment; `off`: none.
+   */
+  PERSONALIZATION_HOLDOUT?: string;
   /** `true`: site keys may also read their visitor's scores and reasons (the demo badge). Never in production. */
   DEMO_MODE?: string;
   /** Leads one request may address (default 1,000; on the Workers Free plan, 45). */

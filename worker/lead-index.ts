@@ -40,6 +40,9 @@ export interface IndexRow {
   /** Its first `Opportunity Created` or `Deal Won`, and its first `Opportunity Created`. */
   convertedAt?: number | null;
   opportunityAt?: number | null;
+  /** The lead's first personalized or held-out page (worker/experience.ts), and which of the two it was. */
+  exposedAt?: number | null;
+  holdout?: boolean | null;
 }
 
 /** One change of the lead's level (the model's first scoring type), oldest first in IndexNews.levels. */
@@ -74,8 +77,8 @@ export async function writeIndex(db: D1Database, version: number, news: IndexNew
         .prepare(
           `INSERT INTO leads (key, id, email, user_id, level, level_rank, level_since, engagement_score, lead_score, momentum, stage,
              do_not_contact, last_activity_at, model, model_version, updated_at, version, fit_grade, fit_score, teams, sla_team, sla_state, sla_due_at,
-             first_seen_at, source, medium, campaign, referrer, converted_at, opportunity_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)
+             first_seen_at, source, medium, campaign, referrer, converted_at, opportunity_at, exposed_at, holdout)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)
            ON CONFLICT (key) DO UPDATE SET id = excluded.id, email = excluded.email, user_id = excluded.user_id, level = excluded.level,
              level_rank = excluded.level_rank, level_since = excluded.level_since, engagement_score = excluded.engagement_score,
              lead_score = excluded.lead_score, momentum = excluded.momentum, stage = excluded.stage, do_not_contact = excluded.do_not_contact,
@@ -83,11 +86,13 @@ export async function writeIndex(db: D1Database, version: number, news: IndexNew
              updated_at = excluded.updated_at, version = excluded.version, fit_grade = excluded.fit_grade, fit_score = excluded.fit_score,
              teams = excluded.teams, sla_team = excluded.sla_team, sla_state = excluded.sla_state, sla_due_at = excluded.sla_due_at,
              first_seen_at = excluded.first_seen_at, source = excluded.source, medium = excluded.medium, campaign = excluded.campaign,
-             referrer = excluded.referrer, converted_at = excluded.converted_at, opportunity_at = excluded.opportunity_at
+             referrer = excluded.referrer, converted_at = excluded.converted_at, opportunity_at = excluded.opportunity_at,
+             exposed_at = excluded.exposed_at, holdout = excluded.holdout
            WHERE excluded.version > leads.version`,
         )
         .bind(r.key, r.id, r.email, r.userId, r.level, r.levelRank, r.levelSince, r.engagementScore, r.leadScore, r.momentum, r.stage, r.doNotContact ? 1 : 0, r.lastActivityAt, r.model, r.modelVersion, r.updatedAt, version, r.fitGrade, r.fitScore, JSON.stringify(r.teams ?? []), r.slaTeam ?? null, r.slaState ?? null, r.slaDueAt ?? null,
-          r.firstSeenAt ?? null, r.source ?? null, r.medium ?? null, r.campaign ?? null, r.referrer ?? null, r.convertedAt ?? null, r.opportunityAt ?? null),
+          r.firstSeenAt ?? null, r.source ?? null, r.medium ?? null, r.campaign ?? null, r.referrer ?? null, r.convertedAt ?? null, r.opportunityAt ?? null,
+          r.exposedAt ?? null, r.holdout === undefined || r.holdout === null ? null : r.holdout ? 1 : 0),
     );
     // The lead's teams as rows (for `team=`), rewritten only when the upsert above took: an older row retried
     // late leaves the newer teams alone.

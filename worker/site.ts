@@ -19,7 +19,15 @@ export interface SiteConfig {
   /** slot → level id (or `default`) → HTML. */
   content: Record<string, Record<string, string>>;
   treatments: Record<string, Treatment>;
+  /**
+   * The share of visitors (0 to 0.5) kept on the default content, chosen by a stable hash of their anonymous id
+   * (worker/experience.ts): the control group that measures whether level-based content converts. 0: none.
+   */
+  holdout: number;
 }
+
+/** A holdout larger than half would make the personalized group the control. */
+export const MAX_HOLDOUT = 0.5;
 
 export class SiteConfigError extends Error {
   constructor(readonly problems: Problem[]) {
@@ -38,6 +46,9 @@ export function validateSite(raw: unknown, levels?: string[]): Problem[] {
   if (!isMap(cfg.content)) problems.push({ path: 'content', reason: 'must be an object: slot → level → HTML' });
   if (!isMap(cfg.treatments)) problems.push({ path: 'treatments', reason: 'must be an object: level → treatment' });
   if (problems.length) return problems;
+  if (cfg.holdout !== undefined && !(typeof cfg.holdout === 'number' && cfg.holdout >= 0 && cfg.holdout <= MAX_HOLDOUT)) {
+    problems.push({ path: 'holdout', reason: `must be a share of visitors from 0 to ${MAX_HOLDOUT} (0.1 keeps one visitor in ten on the default content); got ${JSON.stringify(cfg.holdout)}` });
+  }
   if (cfg.origin !== null && cfg.origin !== undefined) {
     try {
       if (!/^https?:$/.test(new URL(cfg.origin).protocol)) throw new Error();
@@ -67,18 +78,23 @@ export function siteConfig(): SiteConfig {
   if (site) return site;
   const problems = validateSite(configured, activeModel().types[0].tierIds);
   if (problems.length) throw new SiteConfigError(problems);
-  const { origin = null, content = {}, treatments = {} } = configured as Partial<SiteConfig>;
-  return (site = { origin, content, treatments });
+  const { origin = null, content = {}, treatments = {}, holdout = 0 } = configured as Partial<SiteConfig>;
+  return (site = { origin, content, treatments, holdout });
+}
+
+/** The variant each configured slot shows at a level: the level's own (named by the level), else the slot's `default`. */
+export function variantsFor(level: string, cfg = siteConfig()): Record<string, { variant: string; html: string }> {
+  const out: Record<string, { variant: string; html: string }> = {};
+  for (const [slot, variants] of Object.entries(cfg.content)) {
+    if (variants[level] !== undefined) out[slot] = { variant: level, html: variants[level] };
+    else if (variants.default !== undefined) out[slot] = { variant: 'default', html: variants.default };
+  }
+  return out;
 }
 
 /** The HTML each configured slot shows at a level: its variant, else the slot's default, else nothing. */
 export function contentFor(level: string, cfg = siteConfig()): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [slot, variants] of Object.entries(cfg.content)) {
-    const html = variants[level] ?? variants.default;
-    if (html !== undefined) out[slot] = html;
-  }
-  return out;
+  return Object.fromEntries(Object.entries(variantsFor(level, cfg)).map(([slot, v]) => [slot, v.html]));
 }
 
 export const treatmentFor = (level: string, cfg = siteConfig()): Treatment | null => cfg.treatments[level] ?? null;

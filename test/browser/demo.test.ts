@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { collector, eventually, launch, pageErrors, type Browser, type Page } from './harness.js';
+import { collector, eventually, launch, personPage, type Browser, type Page } from './harness.js';
 
 const SHOTS = 'test-results/demo';
 let browser: Browser;
@@ -20,13 +20,7 @@ const levelAttr = (page: Page) => page.evaluate(() => document.documentElement.d
 
 it('from cold to very_hot, with the call to action following, first paint included', async () => {
   const step = (s: string) => console.log('[demo walk]', s);
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  // A person's browser, not an automated one (the SDK skips automation by default).
-  await context.addInitScript('Object.defineProperty(Navigator.prototype, "webdriver", { get: () => false })');
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  const errors = pageErrors(page);
-  await page.clock.install();
+  const { context, page, errors } = await personPage(browser);
 
   await page.goto(`${collector}/`);
   await eventually(async () => expect(await levelAttr(page)).toBe('cold'));

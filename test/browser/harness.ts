@@ -125,6 +125,20 @@ export async function eventually<T>(check: () => Promise<T>, ms = 10_000): Promi
   }
 }
 
+/**
+ * A person's browser tab at desktop width (not an automated one: the SDK skips automation by default), with a
+ * mock clock installed and its page errors recorded.
+ */
+export async function personPage(browser: Browser) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.addInitScript('Object.defineProperty(Navigator.prototype, "webdriver", { get: () => false })');
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const errors = pageErrors(page);
+  await page.clock.install();
+  return { context, page, errors };
+}
+
 /** Records uncaught page errors: the SDK must never throw into the host page. */
 export function pageErrors(page: Page): Error[] {
   const errors: Error[] = [];

@@ -25,7 +25,8 @@ describe('the simulated population', () => {
     expect(Math.max(...times)).toBeLessThan(now);
   });
 
-  it('loads through the ingest path and gives plausible insights', async () => {
+  // 400 leads through the collector twice, then the index catching up: minutes on a loaded machine.
+  it('loads through the ingest path and gives plausible insights', { timeout: 240_000 }, async () => {
     const before = (await get('/v1/insights/levels')).total.now as number;
     const now = Date.now();
     const summary = await simulate({ url: collector, seed: 42, leads: 400, days: 90, now });

@@ -41,7 +41,8 @@ const other = (routes: unknown[]) =>
     routes,
   });
 
-describe('LEADLEVEL_TEAMS_FILE and the deploy build', () => {
+// Each case bundles the Worker with wrangler (seconds, more on a loaded machine): the spawn's own limit is the test's.
+describe('LEADLEVEL_TEAMS_FILE and the deploy build', { timeout: 120_000 }, () => {
   it('bundles the selected file in place of leadlevel.teams.json', () => {
     const teams = join(dir, 'closers.teams.json');
     writeFileSync(teams, other([{ when: { level: 'very_hot' }, team: 'closers' }]));

@@ -9,43 +9,10 @@ import { cloneState, compareEvents, rebaseState } from '../../shared/engine.js';
 import type { LeadEvent } from '../../shared/events.js';
 import { b2bDefault } from '../../shared/models/b2b-default.js';
 import { b2bThreeTier } from '../../shared/models/b2b-three-tier.js';
-import type { Model } from '../../shared/model.js';
 import { score } from '../../shared/score.js';
 import { MemoryLog, Scorer } from '../../shared/scorer.js';
 import { DAY, HOUR, MIN, T0, dwell, form, page, track } from '../helpers/events.js';
-
-/** A model exercising every kind of cap, stages and an absence rule, on top of the default's rules. */
-const capsModel: Model = {
-  id: 'caps',
-  customEvents: ['Signal'],
-  scoringTypes: [
-    b2bDefault.scoringTypes[0],
-    {
-      id: 'partners',
-      rules: [
-        { id: 'page', match: { type: 'page' }, points: 3, caps: { perWindow: { days: 3, count: 4 } }, group: 'web' },
-        { id: 'pricing', match: { type: 'page', path: '/pricing/**' }, points: 7, group: 'web' },
-        { id: 'signal', match: { event: 'Signal' }, points: 9, caps: { perLead: 5 } },
-        { id: 'open', match: { event: 'Email Opened' }, points: 2, activity: false },
-        { id: 'unsub', match: { event: 'Unsubscribed' }, points: -20, caps: { perDay: 1 } },
-      ],
-      groups: [{ id: 'web', perDay: 12 }],
-      dailyPointsCap: 30,
-      windowDays: 14,
-      inactivity: [{ afterDays: 10, points: -3 }],
-      absence: [{ id: 'no_opens', match: { event: 'Email Opened' }, days: 20, points: -4 }],
-      tiers: [
-        { id: 'lead', min: 0 },
-        { id: 'mql', min: 20 },
-        { id: 'sql', min: 45 },
-      ],
-      floors: [{ id: 'sig', level: 'mql', match: { event: 'Signal' } }, { id: 'pages', level: 'sql', session: { distinctPages: 4 } }],
-      surge: { points: 25, days: 5 },
-      ladder: { sql: 4, mql: 9 },
-      stages: [{ id: 'leads' }, { id: 'hot', minEngagementScore: 30 }, { id: 'mql', minLeadScore: 60, minLevel: 'sql' }],
-    },
-  ],
-};
+import { capsModel } from '../helpers/models.js';
 
 const models = [compileModel(b2bDefault), compileModel(b2bThreeTier), compileModel(capsModel)];
 
@@ -94,18 +61,21 @@ describe('Scorer (incremental) equals score (full recomputation)', () => {
   it.each(models.map((m) => [m.id, m] as const))('%s: random streams, late events and retries', (_, model) => {
     fc.assert(
       fc.property(streamArb, ({ arrival, now }) => {
-        const scorer = new Scorer(model, new MemoryLog(), undefined, { dailyCheckpoints: 3, sparseEveryDays: 5 });
-        let dup = 0;
-        for (let i = 0; i < arrival.length; ) {
-          // Batches of 1 to 4 events, as a collector receives them.
-          const n = 1 + (i % 4);
-          dup += scorer.addMany(arrival.slice(i, i + n)).duplicates.length;
-          i += n;
-        }
         const full = score(model, arrival, now);
-        expect(dup).toBe(full.duplicates);
-        expect(scorer.evaluate(now)).toEqual(full.types.map(strip));
-        expect(JSON.stringify(scorer.state)).toBe(JSON.stringify(full.state));
+        // Without marks, and with a mark before every event after a day's first (so late events rewind to marks and rejoin at them).
+        for (const markEvery of [0, 1]) {
+          const scorer = new Scorer(model, new MemoryLog(), undefined, { dailyCheckpoints: 3, sparseEveryDays: 5, markEvery });
+          let dup = 0;
+          for (let i = 0; i < arrival.length; ) {
+            // Batches of 1 to 4 events, as a collector receives them.
+            const n = 1 + (i % 4);
+            dup += scorer.addMany(arrival.slice(i, i + n)).duplicates.length;
+            i += n;
+          }
+          expect(dup).toBe(full.duplicates);
+          expect(scorer.evaluate(now), `markEvery ${markEvery}`).toEqual(full.types.map(strip));
+          expect(JSON.stringify(scorer.state), `markEvery ${markEvery}`).toBe(JSON.stringify(full.state));
+        }
         for (const t of full.types) {
           const lead = t.ledger.filter((x) => x.kind !== 'clamp' || x.score === 'lead').reduce((s, x) => s + x.points, 0);
           const eng = t.ledger.filter((x) => (x.kind === 'rule' && x.inWindow) || (x.kind === 'clamp' && x.score === 'engagement')).reduce((s, x) => s + x.points, 0);
@@ -152,6 +122,37 @@ describe('Scorer (incremental) equals score (full recomputation)', () => {
     const earning = scorer.add(form(T0 + 4 * DAY + 17 * HOUR, 'content_download'));
     expect(earning.rejoinedAt).toBeNull();
     expect(earning.refolded).toBe(9 + 5 * 8);
+  });
+
+  it('on a busy day a late event rewinds to the mark before it and rejoins at the next one: tens of events, not the day', () => {
+    const model = models[0];
+    // 300 page views a day for 4 days ("Other page" pays 5 a day: the rest earn nothing).
+    const events = Array.from({ length: 4 * 300 }, (_, i) => page(T0 + Math.floor(i / 300) * DAY + 6 * HOUR + (i % 300) * 2 * MIN, '/features'));
+    const scorer = new Scorer(model, new MemoryLog());
+    for (let i = 0; i < events.length; i += 50) scorer.addMany(events.slice(i, i + 50));
+    expect(scorer.marks.length).toBeGreaterThanOrEqual(4 * 4);
+    // Every mark is exactly the state a full fold has after the event at its clock.
+    const check = new Scorer(model, new MemoryLog(), undefined, { markEvery: 0 });
+    for (const m of scorer.marks.slice(0, 3)) {
+      check.rebuild(events.filter((e) => e.timestamp <= m.clock));
+      expect(JSON.stringify(check.state)).toBe(JSON.stringify(m));
+    }
+    const late = page(T0 + 1 * DAY + 6 * HOUR + 301 * MIN, '/features');
+    const r = scorer.add(late);
+    expect(r.refolded).toBeLessThanOrEqual(64);
+    expect(r.rejoinedAt).not.toBeNull();
+    expect(model.days.day(r.rejoinedAt!)).toBe(model.days.day(late.timestamp));
+    const full = new Scorer(model, new MemoryLog());
+    full.addMany([...events, late]);
+    expect(JSON.stringify(scorer.state)).toBe(JSON.stringify(full.state));
+    expect(scorer.checkpoints.map((c) => JSON.stringify(c))).toEqual(full.checkpoints.map((c) => JSON.stringify(c)));
+    // One that earns points changes everything after it: the refold runs to the end, past every mark.
+    const download = form(T0 + 1 * DAY + 6 * HOUR + 303 * MIN, 'content_download');
+    const earning = scorer.add(download);
+    expect(earning.rejoinedAt).toBeNull();
+    const again = new Scorer(model, new MemoryLog());
+    again.addMany([...events, late, download]);
+    expect(scorer.evaluate(T0 + 5 * DAY)).toEqual(again.evaluate(T0 + 5 * DAY));
   });
 
   it('checkpoints are thinned: the size of a scorer stays bounded by days, not events', () => {

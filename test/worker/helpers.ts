@@ -1,5 +1,6 @@
 import { abortAllDurableObjects, applyD1Migrations, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
+import type { LedgerLine } from '../../shared/api.js';
 import { DEV_IDENTITY_SECRET, userHash } from '../../worker/identity-proof.js';
 
 export const BASE = 'http://collector.test';
@@ -30,6 +31,24 @@ export const browserBatch = (batch: unknown[], origin = LOCAL_PAGE) =>
   call('/v1/batch', { method: 'POST', headers: { Origin: origin, 'Content-Type': 'text/plain' }, body: JSON.stringify({ writeKey: 'pk_demo', batch }) });
 
 export const readLead = (id: string) => call(`/v1/leads/${encodeURIComponent(id)}`, { headers: { Authorization: SECRET } });
+
+/** What a lead's ledger entries add to one of its scores (entries count toward `both`, `lead` or `engagement`). */
+export const ledgerSum = (lines: LedgerLine[], score: 'lead' | 'engagement') => lines.reduce((s, x) => s + (x.counts === 'both' || x.counts === score ? x.points : 0), 0);
+
+/** The whole ledger as the events listing gives it, page by page: each event's entries and each page's own. */
+export async function listedLedger(id: string, limit = 1): Promise<{ entries: LedgerLine[]; pages: number }> {
+  const entries: LedgerLine[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const q: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+    const page = await (await call(`/v1/leads/${encodeURIComponent(id)}/events?limit=${limit}${q}`, { headers: { Authorization: SECRET } })).json<{ events: { ledger: LedgerLine[] }[]; ledger: LedgerLine[]; nextCursor: string | null }>();
+    entries.push(...page.ledger, ...page.events.flatMap((e) => e.ledger));
+    cursor = page.nextCursor;
+    pages++;
+  } while (cursor);
+  return { entries, pages };
+}
 
 /** What a site's backend computes for a signed-in user: the userId's proof under the local IDENTITY_SECRET. */
 export const signUserId = (userId: string) => userHash(DEV_IDENTITY_SECRET, userId);

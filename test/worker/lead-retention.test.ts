@@ -4,7 +4,7 @@
  */
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DAY, drain, iso, leadObject, readLead, restart, serverBatch, uid } from './helpers.js';
+import { DAY, drain, iso, leadObject, ledgerSum, listedLedger, readLead, restart, serverBatch, uid } from './helpers.js';
 
 const lead = async (id: string) => (await readLead(id)).json<any>();
 afterEach(() => vi.useRealTimers());
@@ -32,6 +32,13 @@ describe('compaction', () => {
     expect(after).toMatchObject({ leadScore: before.leadScore, engagementScore: before.engagementScore, level: before.level, events: 31 });
     expect(after.retention.compactedEvents).toBeGreaterThan(0);
     expect(after.retention.points).toBeGreaterThan(0);
+    // The lead read's ledger opens with the balance of the history before it, and still adds up; so does the
+    // events listing's, whose last page opens with the balance of the compacted history.
+    expect(after.ledger[0].kind).toBe('opening');
+    expect([ledgerSum(after.ledger, 'lead'), ledgerSum(after.ledger, 'engagement')]).toEqual([after.leadScore, after.engagementScore]);
+    const { entries } = await listedLedger(user, 7);
+    expect([ledgerSum(entries, 'lead'), ledgerSum(entries, 'engagement')]).toEqual([after.leadScore, after.engagementScore]);
+    expect(entries.filter((x) => x.kind === 'opening').reduce((s, x) => s + x.points, 0)).toBe(after.retention.points);
   });
 
   it('a retried message older than the retained history is still a duplicate', async () => {
@@ -58,6 +65,9 @@ describe('compaction', () => {
     expect(after.retention.text).toMatch(/as scored under model b2b-default v0/);
     // Scoring goes on from the rebased state.
     await serverBatch([{ type: 'track', userId: user, messageId: uid('m'), event: 'Webinar Attended' }]);
-    expect((await lead(user)).leadScore).toBe(before.leadScore + 15);
+    const later = await lead(user);
+    expect(later.leadScore).toBe(before.leadScore + 15);
+    // The ledger opens with the carried balance and adds up.
+    expect([ledgerSum(later.ledger, 'lead'), ledgerSum(later.ledger, 'engagement')]).toEqual([later.leadScore, later.engagementScore]);
   });
 });

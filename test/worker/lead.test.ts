@@ -243,6 +243,37 @@ describe('late events and retries', () => {
   });
 });
 
+describe('marks on busy days', () => {
+  it('a busy day keeps marks that survive eviction; late events after a restart rewind to them and score as a full recomputation does', async () => {
+    const user = uid('u');
+    const day = Date.now() - 3 * DAY;
+    // 400 views in one day (two minutes apart), pricing among them, then a few the next day.
+    const events = Array.from({ length: 400 }, (_, i) => ({ type: 'page', properties: { path: i % 25 ? `/p${i % 7}` : '/pricing' }, at: day + i * 2 * MIN, messageId: `b-${user}-${i}` }));
+    const msg = (e: { type: string; event?: string; properties: object; at: number; messageId: string }) => ({ type: e.type, userId: user, messageId: e.messageId, event: e.event, properties: e.properties, timestamp: iso(e.at) });
+    for (let i = 0; i < events.length; i += 100) expect((await serverBatch(events.slice(i, i + 100).map(msg))).status).toBe(200);
+    const key = `u:${user}`;
+    const marks = () => runInDurableObject(env.LEAD.getByName(key), (_, state) => state.storage.sql.exec('SELECT COUNT(*) AS n FROM checkpoints WHERE day < 0').one().n as number);
+    expect(await marks()).toBeGreaterThanOrEqual(5);
+    await restart(key);
+    // Late, in the middle of the busy day: one that earns nothing more (the day's page points are spent) and one that does.
+    const late = [
+      { type: 'page', properties: { path: '/p3' }, at: day + 201 * MIN, messageId: `l1-${user}` },
+      { type: 'track', event: 'Form Submitted', properties: { kind: 'case_study_download' }, at: day + 303 * MIN, messageId: `l2-${user}` },
+    ];
+    for (const e of late) {
+      expect((await serverBatch([msg(e)])).status).toBe(200);
+      await restart(key);
+    }
+    const all = [...events, ...late];
+    const expected = score(
+      compileModel(b2bDefault),
+      all.map((e): LeadEvent => ({ messageId: e.messageId, type: e.type as 'page', event: (e as { event?: string }).event, properties: e.properties as JsonObject, timestamp: e.at })),
+      Date.now(),
+    ).types[0];
+    expect(await lead(user)).toMatchObject({ events: all.length, level: expected.level, engagementScore: expected.engagementScore, leadScore: expected.leadScore, momentum: expected.momentum });
+  });
+});
+
 describe('retention', () => {
   it('compacts raw events past the retention into day rollups; scores do not change', async () => {
     const user = uid('u');

@@ -146,6 +146,8 @@ describe('content and treatments over the API', () => {
     const demo = await (await call(url, { headers: { Origin: LOCAL_PAGE } })).json<any>();
     expect(demo).toMatchObject({ level: 'hot', engagementScore: 20, leadScore: 20 });
     expect(demo.reasons[0].text).toMatch(/Pricing page read/);
+    // Every point of the scores it shows, in its ledger.
+    expect(demo.ledger.reduce((n: number, x: { points: number; counts: string }) => n + (x.counts === 'lead' ? 0 : x.points), 0)).toBe(demo.engagementScore);
     const prod = { ...env, DEMO_MODE: 'false' };
     const res = await app.fetch(new Request(BASE + url, { headers: { Origin: LOCAL_PAGE } }), prod, createExecutionContext());
     const body = await res.json<any>();

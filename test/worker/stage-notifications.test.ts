@@ -38,7 +38,7 @@ const stageNews = async (box: string, user: string) => (await received(box, user
 const stageOf = async (user: string) => ((await (await readLead(user)).json()) as { stage: string | null }).stage;
 
 describe('stage notifications', () => {
-  it('a move up into a stage tells its team; a move back down into an earlier stage tells nobody', async () => {
+  it('a move up into a stage tells its team; a move back down into an earlier stage tells nobody', { timeout: 30_000 }, async () => {
     const user = uid('u');
     const t0 = Date.now() - 10 * 60_000;
     const email = (event: string, at: number) => ({ type: 'track', userId: user, messageId: uid('m'), event, timestamp: new Date(at).toISOString(), properties: { providerMessageId: `msg-${user}`, url: 'https://example.com/offer' }, context: { userAgent: CHROME } });

@@ -1,11 +1,12 @@
 /**
  * Where the lead came from and when it converted, for insights by source (SPEC "Insights"): its first touch — the
  * earliest page view's UTM tags (Segment's `context.campaign`, kept on the event as `properties.campaign`), else
- * its referrer's host, else "direct" — and its first `Opportunity Created` / `Deal Won`. Kept in meta (a minimum
+ * its referrer's host, else "direct" — its first `Opportunity Created` / `Deal Won`, and its first personalized
+ * or held-out page (`Experience Viewed`). Kept in meta (a minimum
  * over every event seen, so the order events arrive in, duplicates and a merge's hand-over do not matter, and
  * compaction does not move it); the lead index row carries it (lead-index.ts).
  */
-import type { JsonObject, LeadEvent } from '../../shared/events.js';
+import { EXPERIENCE_VIEWED, type JsonObject, type LeadEvent } from '../../shared/events.js';
 import type { Store } from './store.js';
 
 export const OPPORTUNITY = 'Opportunity Created';
@@ -23,6 +24,9 @@ export interface AttributionView {
   touch: Touch | null;
   opportunityAt: number | null;
   convertedAt: number | null;
+  /** The first `Experience Viewed` the edge recorded (worker/experience.ts), and whether that visitor was held out. */
+  exposedAt: number | null;
+  holdout: boolean | null;
 }
 
 const text = (v: unknown, max = 200) => (typeof v === 'string' && v.trim() ? v.trim().slice(0, max) : null);
@@ -69,7 +73,14 @@ export class Attribution {
     this.#backfill();
     const touch = this.store.meta('touch');
     const at = (k: string) => (this.store.meta(k) === undefined ? null : Number(this.store.meta(k)));
-    return { touch: touch ? (JSON.parse(touch) as Touch) : null, opportunityAt: at('opportunity_at'), convertedAt: at('converted_at') };
+    const holdout = this.store.meta('holdout');
+    return {
+      touch: touch ? (JSON.parse(touch) as Touch) : null,
+      opportunityAt: at('opportunity_at'),
+      convertedAt: at('converted_at'),
+      exposedAt: at('exposed_at'),
+      holdout: holdout === undefined ? null : holdout === '1',
+    };
   }
 
   /** A lead stored before attribution existed reads its own events once. */
@@ -82,7 +93,9 @@ export class Attribution {
   #take(events: readonly LeadEvent[]): void {
     const earlier = (k: string, t: number) => {
       const had = this.store.meta(k);
-      if (had === undefined || t < Number(had)) this.store.setMeta(k, String(t));
+      if (had !== undefined && t >= Number(had)) return false;
+      this.store.setMeta(k, String(t));
+      return true;
     };
     let touch = this.store.meta('touch') ? (JSON.parse(this.store.meta('touch')!) as Touch) : null;
     for (const e of events) {
@@ -92,6 +105,9 @@ export class Attribution {
         earlier('converted_at', e.timestamp);
         if (e.event === OPPORTUNITY) earlier('opportunity_at', e.timestamp);
       }
+      // The group of the lead's first exposure is its group: a later visitor of the lead (another browser, merged
+      // in) does not move a lead between arms of the comparison after the fact.
+      if (e.type === 'track' && e.event === EXPERIENCE_VIEWED && earlier('exposed_at', e.timestamp)) this.store.setMeta('holdout', e.properties.holdout === true ? '1' : '0');
       const t = touchOf(e);
       if (t && (!touch || t.at < touch.at)) touch = t;
     }

@@ -541,7 +541,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     const t = this.#model.types[0];
     const state = this.#store.state()!;
     const sla = this.#sla.current();
-    const { touch, convertedAt, opportunityAt } = this.#attribution.view();
+    const { touch, convertedAt, opportunityAt, exposedAt, holdout } = this.#attribution.view();
     return {
       key: this.#store.meta('key')!,
       id: this.#reads.publicId(),
@@ -572,6 +572,8 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       referrer: touch?.referrer ?? null,
       convertedAt,
       opportunityAt,
+      exposedAt,
+      holdout,
     };
   }
 

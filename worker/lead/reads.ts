@@ -1,11 +1,12 @@
 /**
  * Reads: the level, the full lead view and the events listing. Nothing here writes. Points per event are not
  * stored: they are derived by refolding the stretch being read from the nearest checkpoint before it — the
- * same engine, so what a read shows is what the scores were made of.
+ * same engine, so what a read shows is what the scores were made of — into the complete ledger (shared/ledger.ts).
  */
-import type { EventCursor, EventReason, EventView, EventsPage, HeldCounts, HeldView, LeadView, LevelSummary, Reason, TypeView } from '../../shared/api.js';
+import type { EventCursor, EventReason, EventView, EventsPage, HeldCounts, HeldView, LeadView, LedgerLine, LevelSummary, Reason, TypeView } from '../../shared/api.js';
 import type { CompiledModel } from '../../shared/compile.js';
-import { cloneState, fold, type LedgerEntry, type LeadState, type TypeResult } from '../../shared/engine.js';
+import { cloneState, compareEvents, isInOrder, type LeadState, type TypeResult } from '../../shared/engine.js';
+import { ledgerOf, newestEntries, type Ledger, type LedgerItem } from '../../shared/ledger.js';
 import { sentMessageId } from '../../shared/events.js';
 import { explainCarried, explainLevel, explainRule } from '../../shared/explain.js';
 import type { Scorer } from '../../shared/scorer.js';
@@ -15,8 +16,25 @@ import type { Store, StoredEvent } from './store.js';
 
 const iso = (t: number | null | undefined) => (t === null || t === undefined || !Number.isFinite(t) ? null : new Date(t).toISOString());
 
+/** An entry as the API shows it: its time as ISO, its event's id as the client sent it (as the events listing shows it). */
+const line = (x: LedgerItem): LedgerLine => ({ ...x, at: iso(x.at)!, ...(x.messageId && { messageId: sentMessageId(x.messageId).messageId }) });
+
+/** Two streams in engine order as one, each event kept only if `keep` says so. */
+function* mergeSorted(a: Iterable<StoredEvent>, b: StoredEvent[], keep: (e: StoredEvent) => boolean): Generator<StoredEvent> {
+  let j = 0;
+  for (const e of a) {
+    if (!keep(e)) continue;
+    while (j < b.length && compareEvents(b[j], e) < 0) yield b[j++];
+    yield e;
+  }
+  while (j < b.length) yield b[j++];
+}
+
 /** Anonymous ids listed in a lead read; the total is given beside them. */
 const LISTED_ANONYMOUS_IDS = 50;
+
+/** Ledger entries listed in a lead read per scoring type; older ones are summed into a balance (the events listing itemizes them). */
+const LISTED_LEDGER_ENTRIES = 500;
 
 export class Reads {
   constructor(
@@ -48,26 +66,26 @@ export class Reads {
     return cloneState(scorer.base);
   }
 
-  /** Ledger entries of the events (and penalties) from instant `from` to `until`, refolded. */
-  #ledger(scorer: Scorer, from: number, until: number, each?: (e: StoredEvent) => void): LedgerEntry[] {
-    const state = this.#from(scorer, from);
-    const out: LedgerEntry[] = [];
-    for (const e of this.store.eventsAfter(state.clock, state.lastId, until)) {
-      each?.(e);
-      for (const x of fold(this.model, state, e).ledger) if (x.at >= from) out.push(x);
-    }
-    return out;
+  /**
+   * The ledger from the newest checkpoint at or before instant `from` to `now`, held events included, over the
+   * events before `before` (all of them when null).
+   */
+  #ledger(scorer: Scorer, from: number, now: number, before: EventCursor | null = null): Ledger {
+    const start = this.#from(scorer, from);
+    const after = (e: StoredEvent) => isInOrder(start, e) && (!before || e.timestamp < before.ts || (e.timestamp === before.ts && e.messageId < before.id));
+    const held = this.store.openHolds(before?.ts ?? now).filter(after).sort(compareEvents);
+    const scored = this.store.eventsAfter(start.clock, start.lastId, before?.ts ?? now);
+    return ledgerOf(this.model, start, mergeSorted(scored, held, after), now);
   }
 
-  #windowReasons(scorer: Scorer, now: number): Map<string, Reason[]> {
+  /** What each rule gave inside the window, the largest first: the reasons beside the level. */
+  #windowReasons(entries: LedgerItem[], now: number): Map<string, Reason[]> {
     const byType = new Map<string, Reason[]>();
-    const earliest = Math.min(...this.model.types.map((t) => this.model.days.start(this.model.days.day(now) - t.windowDays + 1)));
-    const entries = this.#ledger(scorer, earliest, now);
     for (const t of this.model.types) {
       const from = this.model.days.start(this.model.days.day(now) - t.windowDays + 1);
       const perRule = new Map<string, { pts: number; n: number; last: number }>();
       for (const x of entries) {
-        if (x.scoringType !== t.id || x.kind !== 'rule' || x.at < from || x.points === 0) continue;
+        if (x.scoringType !== t.id || (x.kind !== 'rule' && x.kind !== 'cap') || x.at < from || x.points === 0) continue;
         const r = perRule.get(x.rule!) ?? { pts: 0, n: 0, last: 0 };
         r.pts += x.points;
         r.n += 1;
@@ -80,9 +98,9 @@ export class Reads {
     return byType;
   }
 
-  #typeView(r: TypeResult, i: number, points: Reason[]): TypeView {
+  #typeView(r: TypeResult, i: number, points: Reason[], ledger: LedgerItem[] | null): TypeView {
     const t = this.model.types[i];
-    return {
+    const view: TypeView = {
       scoringType: r.scoringType,
       name: r.name,
       level: r.level,
@@ -98,6 +116,8 @@ export class Reads {
       nextLevelChangeAt: iso(r.nextLevelChangeAt),
       reasons: [t ? explainLevel(t, r.level, r.reason, r.levelSince, r.engagementScore) : { kind: r.reason.kind, text: r.levelName }, ...points],
     };
+    if (ledger) view.ledger = newestEntries(ledger.filter((x) => x.scoringType === r.scoringType), LISTED_LEDGER_ENTRIES).map(line);
+    return view;
   }
 
   view(now: number): LeadView | null {
@@ -105,8 +125,11 @@ export class Reads {
     if (!results) return null;
     const scorer = this.scoring.scorer();
     const stale = !scorer;
-    const points = scorer ? this.#windowReasons(scorer, now) : new Map<string, Reason[]>();
-    const types = results.map((r, i) => this.#typeView(r, i, points.get(r.scoringType) ?? []));
+    // One refold from the checkpoint before the earliest window start: the ledger and the reasons beside the level.
+    const earliest = Math.min(...this.model.types.map((t) => this.model.days.start(this.model.days.day(now) - t.windowDays + 1)));
+    const ledger = scorer ? this.#ledger(scorer, earliest, now).entries : null;
+    const points = ledger ? this.#windowReasons(ledger, now) : new Map<string, Reason[]>();
+    const types = results.map((r, i) => this.#typeView(r, i, points.get(r.scoringType) ?? [], ledger));
     const key = this.store.meta('key')!;
     const anon = this.store.aliases('a:', LISTED_ANONYMOUS_IDS);
     const anonymousIds = [...(key.startsWith('a:') ? [key] : []), ...anon.ids].map(idOfKey);
@@ -181,12 +204,25 @@ export class Reads {
     const page = rows.slice(0, limit);
     const scorer = this.scoring.scorer();
     const reasons = new Map<string, EventReason[]>();
+    const lines = new Map<string, LedgerLine[]>();
+    let timed: LedgerLine[] | undefined;
     if (scorer && page.length) {
       const wanted = new Set(page.map((e) => e.messageId));
       const oldest = page[page.length - 1].timestamp;
+      // The page's stretch: from its oldest event (the very start on the last page) to where the previous page ended.
+      const lo = rows.length > limit ? oldest : -Infinity;
+      const hi = cursor?.ts ?? Infinity;
       const today = this.model.days.day(now);
-      for (const x of this.#ledger(scorer, oldest, page[0].timestamp)) {
-        if (x.kind !== 'rule' || !x.messageId || !wanted.has(x.messageId)) continue;
+      const ledger = this.#ledger(scorer, oldest, now, cursor).entries;
+      timed = [];
+      for (const x of ledger) {
+        if (!x.messageId) {
+          if (x.at >= lo && x.at < hi) timed.push(line(x));
+          continue;
+        }
+        if (!wanted.has(x.messageId)) continue;
+        lines.set(x.messageId, [...(lines.get(x.messageId) ?? []), line(x)]);
+        if (x.kind !== 'rule' && x.kind !== 'cap') continue;
         const t = this.model.types.find((tt) => tt.id === x.scoringType)!;
         const r: EventReason = {
           scoringType: x.scoringType,
@@ -197,9 +233,7 @@ export class Reads {
           inWindow: this.model.days.day(x.at) >= today - t.windowDays + 1,
         };
         if (x.clippedBy) r.clippedBy = x.clippedBy;
-        const list = reasons.get(x.messageId) ?? [];
-        list.push(r);
-        reasons.set(x.messageId, list);
+        reasons.set(x.messageId, [...(reasons.get(x.messageId) ?? []), r]);
       }
     }
     const primary = this.model.types[0].id;
@@ -215,11 +249,14 @@ export class Reads {
         points: why.filter((x) => x.scoringType === primary).reduce((s, x) => s + x.points, 0),
         reasons: why,
       };
+      if (timed) v.ledger = lines.get(e.messageId) ?? [];
       if (e.timeNote) v.timeNote = e.timeNote;
       if (e.held) v.held = { signal: e.held.signal, reason: e.held.reason, permanent: e.held.permanent, releasedAt: iso(e.held.releasedAt) };
       return v;
     });
     const last = page[page.length - 1];
-    return { events, next: rows.length > limit && last ? { ts: last.timestamp, id: last.messageId } : null };
+    const out: EventsPage = { events, next: rows.length > limit && last ? { ts: last.timestamp, id: last.messageId } : null };
+    if (timed) out.ledger = timed;
+    return out;
   }
 }

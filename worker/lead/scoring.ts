@@ -94,9 +94,9 @@ export class Scoring {
   #load(): Scorer {
     if (!this.#scorer) {
       const state = this.store.state();
-      const checkpoints = this.store.checkpoints();
+      const { days: checkpoints, marks } = this.store.checkpoints();
       const b = this.store.meta('base');
-      this.#scorer = new Scorer(this.model, this.#log, state ? { state, checkpoints, base: b ? this.#parseBase(b) : null } : undefined, SCORER_OPTIONS);
+      this.#scorer = new Scorer(this.model, this.#log, state ? { state, checkpoints, marks, base: b ? this.#parseBase(b) : null } : undefined, SCORER_OPTIONS);
     }
     return this.#scorer;
   }
@@ -181,7 +181,7 @@ export class Scoring {
   /** Checkpoints of days before the one `changedFrom` falls in did not change. */
   #persistCheckpoints(changedFrom: number): void {
     const fromDay = Number.isFinite(changedFrom) ? this.model.days.day(changedFrom) : Number.MIN_SAFE_INTEGER;
-    this.store.syncCheckpoints(this.#scorer!.checkpoints, fromDay);
+    this.store.syncCheckpoints(this.#scorer!.checkpoints, this.#scorer!.marks, fromDay);
   }
 
   /**

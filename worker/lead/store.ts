@@ -339,7 +339,8 @@ export class Store {
   /**
    * Events in engine order (time, then id) strictly after (t, id), up to time `until`, read a page at a time
    * so a long history is never in memory at once. Archived rows (no body) are before every checkpoint and
-   * never returned, nor are held ones (holding.ts): they earn nothing until released.
+   * never returned, nor are held ones (holding.ts): they earn nothing until released. Released ones carry their
+   * hold (the ledger shows when they were released).
    */
   *eventsAfter(t: number, id: string, until = Infinity, page = 500): Generator<StoredEvent> {
     let at = Number.isFinite(t) ? t : Number.MIN_SAFE_INTEGER;
@@ -348,13 +349,13 @@ export class Store {
     // A late event's refold usually stops a day later, where it rejoins the old fold: the first page is small,
     // later ones grow to `page`; bodies are parsed only as events are taken.
     let size = Math.min(page, 64);
-    type Row = { message_id: string; ts: number; received_at: number; body: string; seq: number };
+    type Row = EventRow;
     const order = (a: Row, b: Row) => compareEvents({ timestamp: a.ts, messageId: a.message_id } as LeadEvent, { timestamp: b.ts, messageId: b.message_id } as LeadEvent);
     const later = (r: Row) => r.ts > at || r.message_id > after;
     for (;;) {
       // Ordered in JS by the engine's own comparison below; SQLite orders ts first so pages do not overlap.
       const read = this.#all<Row>(
-        `SELECT rowid AS seq, message_id, ts, received_at, body FROM events
+        `SELECT rowid AS seq, message_id, ts, received_at, body, held, released_at FROM events
           WHERE ts >= ? AND ts <= ? AND ${SCORABLE} ORDER BY ts, message_id LIMIT ?`,
         at, end, size + 1,
       );
@@ -371,7 +372,7 @@ export class Store {
       for (const r of ready) yield Store.#event(r);
       if (!ready.length) {
         // A page's worth of events at one instant: take the whole instant at once.
-        const same = this.#all<Row>(`SELECT rowid AS seq, message_id, ts, received_at, body FROM events WHERE ts = ? AND ${SCORABLE}`, lastTs).filter(later).sort(order);
+        const same = this.#all<Row>(`SELECT rowid AS seq, message_id, ts, received_at, body, held, released_at FROM events WHERE ts = ? AND ${SCORABLE}`, lastTs).filter(later).sort(order);
         for (const r of same) yield Store.#event(r);
         at = lastTs;
         after = '\uffff';
@@ -491,27 +492,35 @@ export class Store {
     this.#oldest = undefined;
   }
 
-  // --- checkpoints: whole compact states at the first event of a day ----------------------------------------
+  // --- checkpoints: whole compact states at the first event of a day, and marks within busy days -------------
+  // One table for both (a table of its own would cost every lead a page): a day's checkpoint is keyed by the
+  // day number, a mark (shared/scorer.ts) by minus its clock — days are small positive numbers, clocks are
+  // epoch milliseconds, so the two never meet.
 
-  checkpoints(): Checkpoint[] {
+  checkpoints(): { days: Checkpoint[]; marks: LeadState[] } {
     this.#checkpointText.clear();
     this.#checkpointsRead = true;
-    if (!this.#ready) return [];
-    return this.#all<{ day: number; state: string }>('SELECT day, state FROM checkpoints ORDER BY day').map((c) => {
+    const out = { days: [] as Checkpoint[], marks: [] as LeadState[] };
+    if (!this.#ready) return out;
+    // Ascending keys: the marks newest first, then the days oldest first.
+    for (const c of this.#all<{ day: number; state: string }>('SELECT day, state FROM checkpoints ORDER BY day')) {
       this.#checkpointText.set(c.day, c.state);
-      return { day: c.day, state: parseState(c.state) };
-    });
+      if (c.day < 0) out.marks.unshift(parseState(c.state));
+      else out.days.push({ day: c.day, state: parseState(c.state) });
+    }
+    return out;
   }
 
   /**
-   * Makes the stored checkpoints these (as last read or written), writing only the days that are new or whose
-   * state changed: an in-order batch writes none unless it opens a day, a late one only the days it changed.
-   * `from`: checkpoints of earlier days are known not to have changed.
+   * Makes the stored checkpoints and marks these (as last read or written), writing only those that are new or
+   * whose state changed: an in-order batch writes none unless it opens a day or makes a mark, a late one only
+   * what it changed. `from`: checkpoints of earlier days are known not to have changed.
    */
-  syncCheckpoints(now: readonly Checkpoint[], from = Number.MIN_SAFE_INTEGER): void {
+  syncCheckpoints(checkpoints: readonly Checkpoint[], marks: readonly LeadState[], from = Number.MIN_SAFE_INTEGER): void {
     // A rescore that never loaded them still replaces every stored one.
     if (!this.#checkpointsRead) this.checkpoints();
     const stored = this.#checkpointText;
+    const now = [...checkpoints, ...marks.map((state) => ({ day: -state.clock, state }))];
     const days = new Set(now.map((c) => c.day));
     const gone = [...stored.keys()].filter((d) => !days.has(d));
     for (let i = 0; i < gone.length; i += MAX_PARAMS) {
@@ -521,7 +530,7 @@ export class Store {
     for (const d of gone) stored.delete(d);
     const rows: SqlStorageValue[][] = [];
     for (const c of now) {
-      if (c.day < from && stored.has(c.day)) continue;
+      if (c.day >= 0 && c.day < from && stored.has(c.day)) continue;
       const text = serializeState(c.state);
       if (stored.get(c.day) === text) continue;
       rows.push([c.day, text]);

@@ -14,6 +14,7 @@ import type { Env } from '../env.js';
 import { fail, invalid } from '../errors.js';
 import { anonKey } from '../identity.js';
 import { plan, send, tally } from '../deliver.js';
+import { experienceOf } from '../experience.js';
 import { contentFor } from '../site.js';
 
 
@@ -175,8 +176,12 @@ async function ingest(c: C, caller: Caller, all: Entry[], refused: Refusal[], ba
     body.lead = caller.kind === 'public' ? { level: mine.lead.level, levelName: mine.lead.levelName } : mine.lead;
     body.previousLevel = mine.previousLevel;
     body.changes = mine.changes.map((ch) => ({ from: ch.from, to: ch.to, at: new Date(ch.at).toISOString(), reason: ch.reason }));
-    // What the page's data-ll-slot elements show at this level: no second request needed.
-    body.content = contentFor(mine.lead.level);
+    // What the visitor is shown (their level's content, or the default when held out: worker/experience.ts) and
+    // the content of the page's data-ll-slot elements for it: no second request needed.
+    const experience = await experienceOf(c.env, anon, mine.lead.level);
+    body.show = experience.show;
+    if (experience.holdout) body.holdout = true;
+    body.content = contentFor(experience.show);
   }
   if (caller.kind === 'secret') body.leads = ok.map((r) => r.lead);
   return c.json(body);

@@ -1,5 +1,6 @@
 /**
- * `GET /v1/insights/levels` and `GET /v1/insights/engagement-index` (secret key): worker/insights.ts's queries
+ * `GET /v1/insights/levels`, `/engagement-index` and `/personalization` (secret key): worker/insights.ts's and
+ * worker/holdout-insights.ts's queries
  * on the D1 index, with their parameters checked and every bad one named (400).
  */
 import { Hono, type Context } from 'hono';
@@ -10,6 +11,7 @@ import type { Env } from '../env.js';
 import { invalid } from '../errors.js';
 import { DAY_MS } from '../../shared/limits.js';
 import { engagementIndex, GROUPINGS, INTERVALS, levelInsights, type Grouping, type Interval, type Window } from '../insights.js';
+import { personalizationLift } from '../holdout-insights.js';
 import { activeModel } from '../model.js';
 
 type Ctx = Context<{ Bindings: Env }>;
@@ -75,4 +77,11 @@ export const insightRoutes = new Hono<{ Bindings: Env }>()
     const w = windowOf(one, problems, Date.now());
     if (problems.length) invalid(problems);
     return c.json(await engagementIndex(c.env.INDEX, activeModel(), w, by, limit));
+  })
+  .get('/personalization', async (c) => {
+    const { problems, one } = params(c, ['from', 'to']);
+    // One comparison over the window, not a series: a window of weeks bounds it (the default is 30 days).
+    const w = windowOf((name) => (name === 'interval' ? 'week' : one(name)), problems, Date.now());
+    if (problems.length) invalid(problems);
+    return c.json(await personalizationLift(c.env.INDEX, w.from, w.to));
   });

@@ -11,6 +11,7 @@ import { anonKey, candidateKeys, idOfKey } from '../identity.js';
 import { DAY_MS } from '../../shared/limits.js';
 import type { EventCursor, EventsPage } from '../../shared/api.js';
 import { activeModel } from '../model.js';
+import { experienceOf } from '../experience.js';
 import { contentFor, treatmentFor } from '../site.js';
 import { MAX_ID_LENGTH } from '../../shared/limits.js';
 import { FIT_GRADES } from '../../shared/fit.js';
@@ -203,15 +204,17 @@ export const leadRoutes = new Hono<{ Bindings: Env }>()
       // Everything kept about the lead: its read (scores, reasons, history), every event with its points and
       // reasons, the ids merged into it and the news still queued about it.
       const events: unknown[] = [];
+      const ledger: unknown[] = [];
       let cursor: EventCursor | null = null;
       do {
         const page: EventsPage | null = await stub.events(500, cursor);
         if (!page) break;
         events.push(...page.events);
+        ledger.push(...(page.ledger ?? []));
         cursor = page.next;
       } while (cursor);
       const extras = await stub.exportExtras();
-      return c.json({ exportedAt: new Date().toISOString(), lead: view, events, ...extras });
+      return c.json({ exportedAt: new Date().toISOString(), lead: view, events, ledger, ...extras });
     }
     notFound(id);
   })
@@ -224,14 +227,14 @@ export const leadRoutes = new Hono<{ Bindings: Env }>()
     const cursor = cursorRaw ? decodeCursor(cursorRaw) : null;
     for (const key of candidateKeys(id)) {
       const page = await leadStub(c.env, key).events(limit, cursor);
-      if (page) return c.json({ events: page.events, nextCursor: page.next ? encodeCursor(page.next) : null });
+      if (page) return c.json({ events: page.events, nextCursor: page.next ? encodeCursor(page.next) : null, ...(page.ledger && { ledger: page.ledger }) });
     }
     notFound(id);
   });
 
 /**
  * `GET /v1/level?anonymousId=…`: the visitor's own level and the content for it, for the browser (a site key is
- * enough). In demo mode (never in production) `explain=1` adds the scores and reasons, for the demo badge.
+ * enough). In demo mode (never in production) `explain=1` adds the scores, reasons and ledger, for the demo badge.
  */
 export const levelRoutes = new Hono<{ Bindings: Env }>().get('/', async (c) => {
   authenticate(c);
@@ -241,10 +244,13 @@ export const levelRoutes = new Hono<{ Bindings: Env }>().get('/', async (c) => {
   const lead = await stub.level();
   const t = activeModel().types[0];
   const level = lead?.level ?? t.tierIds[0];
-  const body: Record<string, unknown> = { known: !!lead, level, levelName: lead?.levelName ?? t.tierNames[0], content: contentFor(level) };
+  // `show`: the level whose content the visitor gets (their own, or the lowest when held out: worker/experience.ts).
+  const experience = await experienceOf(c.env, lead ? anonymousId : undefined, level);
+  const body: Record<string, unknown> = { known: !!lead, level, levelName: lead?.levelName ?? t.tierNames[0], show: experience.show, content: contentFor(experience.show) };
+  if (experience.holdout) body.holdout = true;
   if (c.req.query('explain') === '1' && c.env.DEMO_MODE === 'true' && c.env.ENVIRONMENT === 'development' && lead) {
     const view = await stub.view();
-    if (view) Object.assign(body, { engagementScore: view.engagementScore, leadScore: view.leadScore, reasons: view.reasons, treatment: treatmentFor(level) });
+    if (view) Object.assign(body, { engagementScore: view.engagementScore, leadScore: view.leadScore, reasons: view.reasons, ledger: view.ledger, treatment: treatmentFor(level) });
   }
   return c.json(body);
 });

@@ -11,7 +11,8 @@ import type { Env } from '../env.js';
 import { anonKey } from '../identity.js';
 import { leadStub } from '../lead/index.js';
 import { activeModel } from '../model.js';
-import { contentFor, siteConfig } from '../site.js';
+import { experienceOf, exposureEvents, recordExposure, type Experience, type Shown } from '../experience.js';
+import { siteConfig, variantsFor } from '../site.js';
 
 const AID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -27,7 +28,16 @@ export async function visitorLevel(env: Env, aid: string | undefined): Promise<{
   }
 }
 
-export function personalize(res: Response, level: string, content: Record<string, string>): Response {
+/**
+ * The page for a visitor at `level`. `shown`, when given, hears of each slot the page has and got content for
+ * (with the variant), and then of the document's end: what the visitor was actually shown.
+ */
+export function personalize(
+  res: Response,
+  level: string,
+  content: Record<string, string>,
+  shown?: { slot(slot: string): void; end(): void },
+): Response {
   const rewritten = new HTMLRewriter()
     .on('html', {
       element(el) {
@@ -47,10 +57,14 @@ export function personalize(res: Response, level: string, content: Record<string
     })
     .on('[data-ll-slot]', {
       element(el) {
-        const html = content[el.getAttribute('data-ll-slot') ?? ''];
-        if (html !== undefined) el.setInnerContent(html, { html: true }); // unknown slot: the page's own content
+        const slot = el.getAttribute('data-ll-slot') ?? '';
+        const html = content[slot];
+        if (html === undefined) return; // unknown slot: the page's own content
+        el.setInnerContent(html, { html: true });
+        shown?.slot(slot);
       },
     })
+    .onDocument({ end: () => shown?.end() })
     .transform(res);
   const out = new Response(rewritten.body, rewritten);
   // Personalized by cookie: shared caches must not serve one visitor's page to another.
@@ -121,12 +135,26 @@ export async function servePage(c: Context<{ Bindings: Env }>): Promise<Response
     res = stale;
   }
   if (!(res.headers.get('Content-Type') ?? '').includes('text/html') || c.env.EDGE_PERSONALIZATION === 'off') return res;
-  const { level } = await visitorLevel(c.env, visitorCookie(c));
-  let content: Record<string, string> = {};
+  const aid = visitorCookie(c);
+  const { level, known } = await visitorLevel(c.env, aid);
+  let variants: ReturnType<typeof variantsFor> = {};
+  let experience: Experience = { show: level, holdout: false };
   try {
-    content = contentFor(level);
+    experience = await experienceOf(c.env, known ? aid : undefined, level);
+    variants = variantsFor(experience.show);
   } catch {
     // An invalid site file must not take pages down: they keep their own content.
   }
-  return personalize(res, level, content);
+  const content = Object.fromEntries(Object.entries(variants).map(([slot, v]) => [slot, v.html]));
+  if (!known || !aid || c.req.method !== 'GET') return personalize(res, experience.show, content);
+  // A known visitor's page records what it showed (the holdout's evidence), once the page has gone out whole.
+  const seen: Shown[] = [];
+  const now = Date.now();
+  const path = new URL(c.req.url).pathname;
+  return personalize(res, experience.show, content, {
+    slot: (slot) => seen.push({ slot, variant: variants[slot].variant }),
+    end: () => {
+      if (seen.length) c.executionCtx.waitUntil(recordExposure(c.env, aid, exposureEvents(seen, { ...experience, level }, path, now), now).catch(() => {}));
+    },
+  });
 }
