@@ -27,6 +27,17 @@ export interface IngestInput {
   claim?: boolean;
   /** A site-key batch linking its visitor by an email only (no proven userId): it may join a new lead, not a known one. */
   byEmail?: boolean;
+  /**
+   * The published model version as the Worker last read it: a new lead is scored under it, a lead scored
+   * under an earlier publication moves to it in its alarm.
+   */
+  model?: ModelRef;
+}
+
+/** A publication of a model version (worker/models.ts): `seq` orders publications, a rollback included. */
+export interface ModelRef {
+  seq: number;
+  version: number;
 }
 
 export interface LevelSummary {

@@ -1,5 +1,5 @@
 /**
- * The Worker's environment. The bindings (LEAD, DIRECTORY, REINDEX, INDEX, ASSETS, ADDRESS_LIMIT) and `[vars]` come from
+ * The Worker's environment. The bindings (LEAD, DIRECTORY, REINDEX, MODEL_RUNS, INDEX, ASSETS, ADDRESS_LIMIT) and `[vars]` come from
  * wrangler.toml through `wrangler types` (worker/configuration.d.ts: `npm run types` regenerates it, and `npm test`
  * fails when it no longer matches wrangler.toml); secrets and optional variables are declared here, with what
  * each is for.

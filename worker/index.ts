@@ -18,6 +18,7 @@ import { TeamsConfigError } from './notify/teams.js';
 import { appRoutes } from './app/index.js';
 import { adminRoutes } from './routes/admin.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { modelRoutes } from './routes/models.js';
 import { insightRoutes } from './routes/insights.js';
 import { leadRoutes, levelRoutes } from './routes/leads.js';
 import { exportRoutes } from './routes/export.js';
@@ -28,6 +29,7 @@ import { sourceRoutes } from './routes/sources.js';
 
 export { Directory } from './directory.js';
 export { Lead } from './lead/index.js';
+export { ModelRun } from './model-run.js';
 export { Reindex } from './reindex.js';
 
 const app = new Hono<{ Bindings: Env }>();
@@ -98,6 +100,7 @@ app.route('/v1/level', levelRoutes);
 app.route('/v1/deliveries', deliveryRoutes);
 app.route('/v1/teams', teamRoutes);
 app.route('/v1/admin', adminRoutes);
+app.route('/v1/models', modelRoutes);
 app.route('/v1/insights', insightRoutes);
 
 // The operator dashboard (worker/app/), behind the same key gate as the API: it signs in with a secret key.

@@ -5,10 +5,11 @@
  * a lead's row is a snapshot written under a newer outbox sequence each time, and the progress a step records
  * is absolute, so a step retried, or a run resumed after an interruption, rewrites rather than adds.
  */
-import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from 'cloudflare:workers';
+import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers';
 import { DIRECTORY_SHARDS, directoryShard } from './directory.js';
 import type { Env } from './env.js';
 import { leadStub, type ReindexResult } from './lead/index.js';
+import { eachKey, walkPages, type Page } from './walk.js';
 
 /** Keys per step: 16 shards of 200 keys a step keep 100,000 leads within ~520 steps. */
 export const REINDEX_PAGE = 200;
@@ -42,12 +43,6 @@ export interface ReindexProgress extends ShardProgress {
 /** The progress row of the walk over the D1 index's keys (directory shards are 0…DIRECTORY_SHARDS-1). */
 const INDEX_WALK = -1;
 
-const RETRIES: WorkflowStepConfig = { retries: { limit: 5, delay: '2 seconds', backoff: 'exponential' } };
-
-interface PageResult extends ShardProgress {
-  last: string | null;
-  more: boolean;
-}
 
 export const pageSizeOf = (n: unknown) => (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 1_000 ? n : REINDEX_PAGE);
 
@@ -55,29 +50,13 @@ export class Reindex extends WorkflowEntrypoint<Env, ReindexParams> {
   override async run(event: Readonly<WorkflowEvent<ReindexParams>>, step: WorkflowStep): Promise<ReindexProgress> {
     const size = pageSizeOf(event.payload?.pageSize);
     const total: ReindexProgress = { shards: DIRECTORY_SHARDS, shardsDone: 0, pages: 0, reindexed: 0, queued: 0, gone: 0 };
+    const none: ShardProgress = { pages: 0, reindexed: 0, queued: 0, gone: 0 };
     if (event.payload?.fromIndex) {
-      let walked: ShardProgress = { pages: 0, reindexed: 0, queued: 0, gone: 0 };
-      let after = '';
-      for (let page = 0; ; page++) {
-        const r: PageResult = await step.do(`index page ${page}`, RETRIES, () => reindexPage(this.env, event.instanceId, INDEX_WALK, after, size, walked));
-        walked = { pages: r.pages, reindexed: r.reindexed, queued: r.queued, gone: r.gone };
-        if (!r.more || r.last === null) break;
-        after = r.last;
-      }
+      const walked = await walkPages(step, 'index', none, (after, before) => reindexPage(this.env, event.instanceId, INDEX_WALK, after, size, before));
       total.fromIndex = { pages: walked.pages, keys: walked.reindexed + walked.queued + walked.gone, done: true };
     }
     for (let shard = 0; shard < DIRECTORY_SHARDS; shard++) {
-      // Rebuilt from the step results on a replay: only the steps not recorded yet run again.
-      let so: ShardProgress = { pages: 0, reindexed: 0, queued: 0, gone: 0 };
-      let after = '';
-      for (let page = 0; ; page++) {
-        const r: PageResult = await step.do(`shard ${shard} page ${page}`, RETRIES, () =>
-          reindexPage(this.env, event.instanceId, shard, after, size, so),
-        );
-        so = { pages: r.pages, reindexed: r.reindexed, queued: r.queued, gone: r.gone };
-        if (!r.more || r.last === null) break;
-        after = r.last;
-      }
+      const so = await walkPages(step, `shard ${shard}`, none, (after, before) => reindexPage(this.env, event.instanceId, shard, after, size, before));
       total.shardsDone++;
       total.pages += so.pages;
       total.reindexed += so.reindexed;
@@ -95,12 +74,9 @@ async function indexKeys(db: D1Database, after: string, size: number): Promise<s
 }
 
 /** One step: a page of a shard's keys, each lead's row written, the shard's progress so far recorded. */
-async function reindexPage(env: Env, run: string, shard: number, after: string, size: number, before: ShardProgress): Promise<PageResult> {
+async function reindexPage(env: Env, run: string, shard: number, after: string, size: number, before: ShardProgress): Promise<Page<ShardProgress>> {
   const keys = shard === INDEX_WALK ? await indexKeys(env.INDEX, after, size) : await directoryShard(env, shard).list(after, size);
-  const results: ReindexResult[] = [];
-  for (let i = 0; i < keys.length; i += CONCURRENCY) {
-    results.push(...(await Promise.all(keys.slice(i, i + CONCURRENCY).map((key) => leadStub(env, key).reindex(key)))));
-  }
+  const results: ReindexResult[] = await eachKey(keys, CONCURRENCY, (key) => leadStub(env, key).reindex(key));
   const count = (r: ReindexResult) => results.filter((x) => x === r).length;
   const now: ShardProgress = {
     pages: before.pages + 1,
@@ -116,7 +92,7 @@ async function reindexPage(env: Env, run: string, shard: number, after: string, 
   )
     .bind(run, shard, now.pages, now.reindexed, now.queued, now.gone, more ? 0 : 1, Date.now())
     .run();
-  return { ...now, last: keys[keys.length - 1] ?? null, more };
+  return { progress: now, last: keys[keys.length - 1] ?? null, more };
 }
 
 /** A run's progress as its steps recorded it (one query over at most DIRECTORY_SHARDS rows). */

@@ -5,7 +5,8 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DAY, LOCAL_PAGE, migrateIndex, SECRET, browserBatch, call, iso, readLead, restart, serverBatch, signUserId, uid } from './helpers.js';
+import type { LeadRpc } from '../../worker/lead/index.js';
+import { DAY, LOCAL_PAGE, leadObject, migrateIndex, SECRET, browserBatch, call, iso, readLead, restart, serverBatch, signUserId, uid } from './helpers.js';
 
 const lead = async (id: string) => (await readLead(id)).json<any>();
 // The lead index the outbox delivers to: an undeliverable row would keep an alarm near.
@@ -30,6 +31,34 @@ describe('merges under concurrency', () => {
       expect(events.events.filter((e: any) => e.event === 'Form Submitted')).toHaveLength(1);
     }
   }, 30_000);
+
+  it('a batch landing on an id between a merge’s first page and its completion (the id empty at first) is handed over, not stranded', async () => {
+    // The interleaving the test above meets by chance, in order: the server's identify starts merging the email's
+    // (still empty) object into the userId's, the browser's batch lands on the email's object, then the merge completes.
+    const anon = uid('a');
+    const email = `${anon}@example.com`;
+    const user = `${anon}-u`;
+    const giver = leadObject(`e:${email}`) as unknown as LeadRpc;
+    const first = await giver.handOver(`u:${user}`, 0, 'secret', 0);
+    expect(first).toMatchObject({ accepted: true, events: [], lastSeq: 0, more: false });
+    await browserBatch([
+      { type: 'identify', anonymousId: anon, messageId: uid('m'), traits: { email } },
+      { type: 'track', anonymousId: anon, messageId: uid('m'), event: 'Form Submitted', properties: { kind: 'contact_sales', email } },
+    ]);
+    // The receiver asks to complete from where its first page left it: the batch (and the id it merged) come back.
+    const late = await giver.completeHandOver(`u:${user}`, 0, 0);
+    expect(late.accepted).toBe(true);
+    if (!late.accepted) return;
+    expect(late.events.map((e) => e.type).sort()).toEqual(['identify', 'track']);
+    expect(late.aliases).toEqual([`a:${anon}`]);
+    expect(late.levels).toBeDefined();
+    // The claim holds: no other lead can take the email's object over meanwhile.
+    expect(await giver.handOver(`u:${uid('other')}`, 0, 'secret', 0)).toEqual({ accepted: false, forwardTo: `u:${user}` });
+    // The real receiver runs its merge again (as its batch or its timer does): one lead, by every id.
+    await serverBatch([{ type: 'identify', userId: user, messageId: uid('m'), traits: { email } }]);
+    for (const id of [user, email, anon]) expect(await lead(id), id).toMatchObject({ id: user, leadScore: 25, level: 'very_hot' });
+    expect((await lead(user)).anonymousIds).toEqual([anon]);
+  });
 
   it('an anonymous visitor known by email, later identified by userId alone, brings the whole history', async () => {
     const anon = uid('a');

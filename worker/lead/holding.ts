@@ -6,6 +6,7 @@
  * events alone, so a retry (a duplicate, not judged again), a restart (all of it is in SQLite) or a merge (the
  * receiving lead judges the handed-over events the same way) gives the same result.
  */
+import { compareEvents } from '../../shared/engine.js';
 import type { LeadEvent } from '../../shared/events.js';
 import { holdsOf, isHuman, isTimed, ownHold, timingHolds, type CompiledHolding, type Hold } from '../../shared/holding.js';
 import type { Store, StoredEvent } from './store.js';
@@ -91,6 +92,16 @@ export class Holding {
    * `now`; events the new settings do not hold are plain events again.
    */
   rejudge(now: number): void {
+    const events = this.#retained();
+    const holds = this.h.enabled ? holdsOf(this.h, events) : new Map<string, Hold & { released: boolean }>();
+    this.store.clearHolds();
+    this.store.setHolds([...holds].map(([messageId, hold]) => ({ messageId, hold, releasedAt: hold.released ? now : null })));
+    if ([...holds.values()].some((x) => !x.permanent && !x.released)) this.store.setMeta(RELEASABLE, '1');
+    else this.store.deleteMeta(RELEASABLE);
+  }
+
+  /** Every retained event (with a body), read in bounded pages. */
+  #retained(): LeadEvent[] {
     const events: LeadEvent[] = [];
     for (let seq = 0; ; ) {
       const page = this.store.eventsBySeq(seq, REJUDGE_PAGE);
@@ -98,11 +109,17 @@ export class Holding {
       if (page.length < REJUDGE_PAGE) break;
       seq = page[page.length - 1].seq;
     }
-    const holds = this.h.enabled ? holdsOf(this.h, events) : new Map<string, Hold & { released: boolean }>();
-    this.store.clearHolds();
-    this.store.setHolds([...holds].map(([messageId, hold]) => ({ messageId, hold, releasedAt: hold.released ? now : null })));
-    if ([...holds.values()].some((x) => !x.permanent && !x.released)) this.store.setMeta(RELEASABLE, '1');
-    else this.store.deleteMeta(RELEASABLE);
+    return events;
+  }
+
+  /**
+   * The retained events other holding settings would fold, in the engine's order, judged by the whole-history
+   * rule and nothing written (a draft's preview).
+   */
+  underOther(h: CompiledHolding): LeadEvent[] {
+    const events = this.#retained();
+    const holds = h.enabled ? holdsOf(h, events) : new Map<string, Hold & { released: boolean }>();
+    return events.filter((e) => holds.get(e.messageId)?.released ?? true).sort(compareEvents);
   }
 
   /**

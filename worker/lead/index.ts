@@ -7,7 +7,7 @@
  * An object whose id was merged into another lead forwards to it (`forward_to`); see merge.ts.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { AbsorbResult, ErasureReceipt, HandedNotification, LevelMark, EventCursor, LeadExtras, EventsPage, ExportPage, IngestInput, IngestResult, KeyKind, LeadView, LevelSummary, SlaView } from '../../shared/api.js';
+import type { AbsorbResult, ErasureReceipt, HandedNotification, LevelMark, EventCursor, LeadExtras, EventsPage, ExportPage, IngestInput, IngestResult, KeyKind, LeadView, LevelSummary, ModelRef, SlaView } from '../../shared/api.js';
 import type { CompiledModel } from '../../shared/compile.js';
 import type { LevelChange, TypeResult } from '../../shared/engine.js';
 import type { LearnState } from '../../shared/learn/record.js';
@@ -17,6 +17,7 @@ import type { Env } from '../env.js';
 import { unindex, writeIndex, type IndexNews, type IndexRow, type LevelSpanNews } from '../lead-index.js';
 import { anonKey, idOfKey } from '../identity.js';
 import { activeModel } from '../model.js';
+import { compiledFrom, compiledNow, publishedNow, publishedRef, refreshPublished, storedModel } from '../models.js';
 import { Attribution } from './attribution.js';
 import { Erasure } from './erasure.js';
 import { Merge, type Giver } from './merge.js';
@@ -58,7 +59,29 @@ export interface LeadRpc extends Giver {
   reindex(key: string): Promise<ReindexResult>;
   /** A salesperson contacted the lead: meets the open SLAs it falls within. Null: no lead stored here. */
   contacted(contact: Partial<Contact>): Promise<ContactResult | null>;
+  /**
+   * Publishing (worker/model-run.ts): the lead's turn to be rescored under a publication. `rescored`: its whole
+   * history scored again under it; `current`: it was under this publication (or a later one) already; `gone`:
+   * no lead lives under this key.
+   */
+  rescore(ref: ModelRef): Promise<RescoreResult>;
+  /**
+   * The impact preview: the lead's primary level now and under `version` (its stored history scored again,
+   * nothing written), and whether it converted. Null: no lead lives under this key.
+   */
+  preview(version: number): Promise<PreviewAnswer | null>;
 }
+
+export type RescoreResult = 'rescored' | 'current' | 'gone';
+
+export interface PreviewAnswer {
+  from: string;
+  to: string;
+  converted: boolean;
+}
+
+/** A lead converted: it has one of these events (SPEC, "Model lifecycle and learning"). */
+export const CONVERSIONS = ['Opportunity Created', 'Deal Won'] as const;
 
 export interface ContactResult {
   /** The SLAs this contact met. */
@@ -76,6 +99,16 @@ const text = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
 export const leadStub = (env: Env, key: string) => env.LEAD.getByName(key) as unknown as LeadRpc;
 
 const FORWARD = Symbol('forward');
+/** A model move the alarm could not prepare (D1 unreachable) is tried again this much later. */
+const MOVE_RETRY_MS = 60_000;
+/** The longest a new lead's first batch waits for the published version when its isolate does not know it yet. */
+const NEW_LEAD_WAIT_MS = 2_000;
+
+/** A move to a publication, its model fetched. */
+interface Move {
+  ref: ModelRef;
+  model: CompiledModel;
+}
 /** A lead whose scores moved (and no level) refreshes its index row at most this often. */
 const INDEX_REFRESH_MS = 2_000;
 /** The most level changes a lead's index history carries (the latest; years of a busy lead's history). */
@@ -88,18 +121,19 @@ const mergeNews = (queued: IndexNews, next: IndexNews): IndexNews => {
 
 export class Lead extends DurableObject<Env> implements LeadRpc {
   readonly #store: Store;
-  readonly #model: CompiledModel;
   readonly #timers: Timers;
-  readonly #scoring: Scoring;
   readonly #outbox: Outbox;
   readonly #merge: Merge;
-  readonly #retention: Retention;
   readonly #limit: RateLimit;
-  readonly #reads: Reads;
   readonly #erasure: Erasure;
   readonly #profile: Profile;
-  readonly #notify: Notify;
   readonly #sla: Sla;
+  // The model the lead is scored under (a stored version), and the capabilities that read it: `#use` swaps them.
+  #model!: CompiledModel;
+  #scoring!: Scoring;
+  #retention!: Retention;
+  #reads!: Reads;
+  #notify!: Notify;
   readonly #attribution: Attribution;
   #lock: Promise<unknown> = Promise.resolve();
   /** The alarm sets due times exactly; batches only ever bring them forward. */
@@ -112,16 +146,8 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#model = activeModel();
     this.#store = new Store(ctx.storage);
     this.#timers = new Timers(this.#store, ctx.storage);
-    this.#scoring = new Scoring(this.#store, this.#model, {
-      onChanges: (changes) => {
-        if (changes.length) this.#index = 'now';
-        this.#sla.changes(changes);
-      },
-      onNextChange: (at) => this.#timers.set('score', at, '', null, !this.#inAlarm),
-    });
     this.#outbox = new Outbox(this.#store, this.#timers, {
       index: async (row) => writeIndex(this.env.INDEX, row.seq, JSON.parse(row.payload) as IndexNews),
       notify: (row) => this.#notify.deliver(row),
@@ -135,9 +161,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       levels: () => this.#scoring.evaluate(Date.now())?.map(({ scoringType, level, levelName, stage, stageName }) => ({ scoringType, level, levelName, stage, stageName })) ?? null,
       slas: () => this.#store.slas(),
     });
-    this.#retention = new Retention(this.#store, this.#scoring, this.#timers, this.#model, Number(env.RAW_RETENTION_DAYS ?? 400) * DAY_MS);
     this.#limit = new RateLimit(this.#store, Number(env.VISITOR_EVENTS_PER_MINUTE ?? 120));
-    this.#reads = new Reads(this.#store, this.#scoring, this.#model);
     this.#erasure = new Erasure(this.#store, {
       key: () => this.#store.meta('key')!,
       publicId: () => this.#reads.publicId(),
@@ -156,16 +180,6 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     });
     this.#profile = new Profile(this.#store);
     this.#attribution = new Attribution(this.#store);
-    this.#notify = new Notify(this.#outbox, this.#model, {
-      env,
-      key: () => this.#store.meta('key')!,
-      known: () => this.#known(),
-      view: (now) => {
-        const view = this.#reads.view(now);
-        return view && { ...view, ...this.#profile.view() };
-      },
-      routed: (team, move, now) => this.#sla.start(team, move.scoringType, move.to, now),
-    });
     this.#sla = new Sla(this.#store, this.#timers, {
       rank: (type, level) => this.#model.types.find((t) => t.id === type)?.tierIds.indexOf(level) ?? -1,
       changed: () => {
@@ -179,15 +193,185 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
         if (own && to && r) this.#notify.breached(row, own, to, r, now);
       },
     });
-    // Its only use: read the alarm once, and mark a lead scored under an older model for the alarm to
-    // rescore (never on a read).
+    this.#use(activeModel());
+    // Its only use: read the alarm once, load the model version the lead is scored under (from its own storage:
+    // no D1 read), and mark a lead scored under an older model for the alarm to rescore (never on a read).
     void ctx.blockConcurrencyWhile(async () => {
       if (!this.#store.exists) return;
       await this.#timers.load();
+      const own = await this.#ownModel();
+      if (own) this.#use(own);
       if (this.#scoring.stale && !this.#store.meta('forward_to')) this.#timers.set('migrate', Date.now());
       // Backfill: a lead stored before the directory existed registers the first time it loads again.
       if (this.#scoring.exists && !this.#store.meta('forward_to')) this.#register(Date.now());
     });
+  }
+
+  /** Scores the lead under `model` from now on: the capabilities that read the model are made anew for it. */
+  #use(model: CompiledModel): void {
+    const env = this.env;
+    this.#model = model;
+    this.#scoring = new Scoring(this.#store, model, {
+      onChanges: (changes) => {
+        if (changes.length) this.#index = 'now';
+        this.#sla.changes(changes);
+      },
+      onNextChange: (at) => this.#timers.set('score', at, '', null, !this.#inAlarm),
+    });
+    this.#retention = new Retention(this.#store, this.#scoring, this.#timers, model, Number(env.RAW_RETENTION_DAYS ?? 400) * DAY_MS);
+    this.#reads = new Reads(this.#store, this.#scoring, model);
+    this.#notify = new Notify(this.#outbox, model, {
+      env,
+      key: () => this.#store.meta('key')!,
+      known: () => this.#known(),
+      view: (now) => {
+        const view = this.#reads.view(now);
+        return view && { ...view, ...this.#profile.view() };
+      },
+      routed: (team, move, now) => this.#sla.start(team, move.scoringType, move.to, now),
+    });
+  }
+
+  /** The publication the lead is scored under (0: before versions were stored, or never told). */
+  #seq(): number {
+    return Number(this.#store.meta('model_seq') ?? 0);
+  }
+
+  /** A later publication the lead was told of and has not moved to yet. */
+  #target(): ModelRef | null {
+    const t = this.#store.meta('model_target');
+    return t ? (JSON.parse(t) as ModelRef) : null;
+  }
+
+  /**
+   * The published version as this object's isolate knows it, with no wait: the cache, refreshed in the
+   * background when older than PUBLISHED_TTL_MS (a D1 outage leaves it empty, and the lead on its version).
+   */
+  #published(given: ModelRef | undefined): ModelRef | null {
+    const cached = publishedNow();
+    if (!cached) void refreshPublished(this.env);
+    return !given ? cached : !cached || given.seq > cached.seq ? given : cached;
+  }
+
+  /**
+   * Before the lock, for a lead's first batch only: an isolate that has not read the published version yet (or
+   * not compiled its body) reads it once, so the new lead starts under it rather than moving in its alarm right
+   * after. Bounded: past NEW_LEAD_WAIT_MS, or with D1 unreachable, the lead starts under what is known (the
+   * bundled file at worst) and its alarm moves it.
+   */
+  async #prepareNew(published: ModelRef | null): Promise<ModelRef | null> {
+    if (published && compiledNow(published.version)) return published;
+    const bounded = <T>(p: Promise<T>) => Promise.race([p, new Promise<null>((r) => setTimeout(() => r(null), NEW_LEAD_WAIT_MS))]);
+    const ref = published ?? (await bounded(refreshPublished(this.env)));
+    if (ref && !compiledNow(ref.version)) await bounded(storedModel(this.env.INDEX, ref.version).catch(() => null));
+    return ref;
+  }
+
+  /**
+   * Part of a commit: the lead is scored under `model` (publication `ref`) from now on. Its body is kept here
+   * unless it is the bundled file's (most leads: no copy of the file in every object).
+   */
+  #adopt(ref: ModelRef, model: CompiledModel): void {
+    if (model !== this.#model) this.#use(model);
+    this.#store.setMetas({ model_version: String(ref.version), model_seq: String(ref.seq), model_fingerprint: model.fingerprint });
+    if (model.fingerprint === activeModel().fingerprint) this.#store.deleteMeta('model_body');
+    else this.#store.setMeta('model_body', JSON.stringify(model.source));
+  }
+
+  /**
+   * The version the lead is scored under, from its own storage: its body, or the bundled file's under its number.
+   * Only a lead of a file a later deploy replaced reads its body from D1 (once per isolate); with D1 down it
+   * stays under the bundled file, marked stale, until its alarm or the publish run moves it.
+   */
+  async #ownModel(): Promise<CompiledModel | undefined> {
+    const own = this.#store.meta('model_version');
+    if (!own) return undefined;
+    const v = Number(own);
+    const body = this.#store.meta('model_body');
+    if (body) return compiledNow(v) ?? compiledFrom(v, JSON.parse(body));
+    if (this.#store.meta('model_fingerprint') === activeModel().fingerprint) return compiledNow(v) ?? compiledFrom(v, activeModel().source);
+    return storedModel(this.env.INDEX, v).catch(() => undefined);
+  }
+
+  /**
+   * Part of a batch's commit, no wait: the published version the lead's isolate knows of. A new lead is scored
+   * under it from its first event when the isolate has its body compiled (else under the bundled file, moved
+   * in its alarm at once); a lead behind it keeps its version for this batch and is marked for its alarm to move
+   * (a whole-history rescore is no work for the ingest path). Every alarm compares again (`#lagging`).
+   */
+  #follow(ref: ModelRef | null, now: number): void {
+    if (!this.#scoring.exists) {
+      const model = ref && compiledNow(ref.version);
+      if (ref && model) return this.#adopt(ref, model);
+    }
+    if (!ref || ref.seq <= this.#seq()) return;
+    if ((this.#target()?.seq ?? 0) >= ref.seq) return;
+    this.#store.setMeta('model_target', JSON.stringify(ref));
+    this.#timers.set('migrate', now, '', null, true);
+  }
+
+  /**
+   * An alarm's look at the published version: a lead created from a cache that
+   * lagged a publication, after the publish run's sweep, moves at its next alarm even with no batch to tell it.
+   */
+  #lagging(ref: ModelRef | null, now: number): void {
+    if (ref && ref.seq > this.#seq() && !this.#timers.get('migrate')) this.#follow(ref, now);
+  }
+
+  /**
+   * Where the alarm moves the lead: the newest of the publication it was told of and the published one (read
+   * through the isolate's cache), with its model fetched before the lock. Null: nothing newer; 'retry': D1
+   * could not answer, the move waits for a later alarm.
+   */
+  async #nextModel(): Promise<Move | null | 'retry'> {
+    try {
+      const published = await publishedRef(this.env);
+      const target = this.#target();
+      const ref = target && target.seq > published.seq ? target : published;
+      if (ref.seq <= this.#seq()) return null;
+      const model = await storedModel(this.env.INDEX, ref.version);
+      return { ref, model };
+    } catch {
+      return 'retry';
+    }
+  }
+
+  /**
+   * The move itself, synchronous (the migrate timer, the version, the rescored history and the news commit
+   * together: a crash anywhere leaves the timer to move it again). Answers whether the scores were recomputed.
+   */
+  #moveTo(move: Move | null | 'retry', now: number): boolean {
+    if (move === 'retry') {
+      this.#timers.set('migrate', now + MOVE_RETRY_MS);
+      return false;
+    }
+    const target = this.#target();
+    let moved = false;
+    if (move && move.ref.seq > this.#seq()) {
+      moved = !this.#scoring.scoredUnder(move.model);
+      const before = this.#model;
+      if (move.model !== before) this.#use(move.model);
+      try {
+        if (moved) this.#migrate(now);
+      } catch (err) {
+        // The history could not be rescored (a stored body unreadable): the lead stays where it was, and says so.
+        this.#use(before);
+        throw err;
+      }
+      this.#adopt(move.ref, move.model);
+      // A later publication told meanwhile stays for the alarm.
+      if (target && target.seq > move.ref.seq) {
+        this.#timers.set('migrate', now);
+        return moved;
+      }
+    }
+    this.#timers.clear('migrate');
+    this.#store.deleteMeta('model_target');
+    if (this.#scoring.stale) {
+      this.#migrate(now);
+      moved = true;
+    }
+    return moved;
   }
 
   /** Serializes work that awaits other objects, so two batches never interleave inside one lead. */
@@ -215,12 +399,14 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     for (;;) {
       const fwd = this.#forwardTo();
       if (fwd) return leadStub(this.env, fwd).ingest({ ...input, key: fwd });
-      const r = await this.#exclusive(() => this.#ingest(input));
+      let published = this.#published(input.model);
+      if (!this.#scoring.exists) published = await this.#prepareNew(published);
+      const r = await this.#exclusive(() => this.#ingest(input, published));
       if (r !== FORWARD) return r;
     }
   }
 
-  async #ingest(input: IngestInput): Promise<IngestResult | typeof FORWARD> {
+  async #ingest(input: IngestInput, published: ModelRef | null): Promise<IngestResult | typeof FORWARD> {
     if (this.#forwardTo()) return FORWARD; // merged away while this batch waited for the lock
     if (this.#erasure.quarantined(input.receivedAt)) return { ok: false, refused: 'erased', dropped: input.events.length };
     // A browser claiming this known lead's email does not join it: it would read this lead's level from then on.
@@ -233,6 +419,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       if (retryAfter) return { ok: false, refused: 'rate_limited', retryAfter };
     }
     if (!this.#store.meta('key')) this.#store.setMeta('key', input.key);
+    this.#follow(published, input.receivedAt);
     if (this.#scoring.stale) this.#migrate(input.receivedAt);
     const joined: string[] = [];
     for (const alias of input.claim ? [] : this.#merge.pending(input.aliases)) joined.push(...(await this.#merge.merge(alias, input.source)));
@@ -403,6 +590,10 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
   /** Runs every timer that fell due, then sets the alarm for the earliest left. Idempotent. */
   override async alarm(): Promise<void> {
     this.#timers.fired();
+    // A move's model, and the published version when the isolate's cache expired, are read before the lock: no
+    // D1 wait inside it (and none that can fail the alarm: an unreachable D1 answers null).
+    const move = this.#store.exists && this.#timers.due(Date.now()).some((t) => t.kind === 'migrate') ? await this.#nextModel() : null;
+    const published = this.#store.exists ? (publishedNow() ?? (await refreshPublished(this.env))) : null;
     await this.#exclusive(async () => {
       if (!this.#store.exists || this.#forwardTo()) return;
       const now = Date.now();
@@ -410,13 +601,13 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       const due = this.#timers.due(now);
       for (const t of due) {
         if (t.kind === 'migrate') {
-          if (this.#scoring.stale) this.#migrate(now);
-          else this.#timers.clear('migrate');
+          this.#moveTo(move, now);
         } else if (t.kind === 'compact' && !this.#scoring.stale) this.#retention.compact(now);
         else if (t.kind === 'merge') await this.#merge.merge(t.key, (t.payload ?? 'public') as KeyKind);
         else if (t.kind === 'score') this.#timers.clear('score');
       }
       if (this.#forwardTo()) return;
+      this.#lagging(published, now);
       if (this.#scoring.exists && !this.#scoring.stale) this.#scoring.settle(now);
       // After settling: a fall below an SLA's level before it was due closes it rather than breaching it.
       for (const t of due) if (t.kind === 'sla') this.#sla.due(t.key, now);
@@ -484,6 +675,32 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       this.#timers.rearm();
       return this.#store.lastQueued('index') ? 'queued' : 'indexed';
     });
+  }
+
+  async rescore(ref: ModelRef): Promise<RescoreResult> {
+    // Fetched before the lock (no D1 wait inside it); a failure is this lead's, which the run retries and reports.
+    const model = ref.seq > this.#seq() ? await storedModel(this.env.INDEX, ref.version) : null;
+    return this.#exclusive(async () => {
+      if (!this.#scoring.exists || !this.#store.meta('key') || this.#forwardTo()) return 'gone';
+      if (ref.seq <= this.#seq() || !model) return 'current';
+      const now = Date.now();
+      const moved = this.#moveTo({ ref, model }, now);
+      this.#commitNews(now);
+      // The index row names the new version before the run moves on: its progress is what the index says.
+      await this.#outbox.deliver(now);
+      this.#timers.rearm();
+      return moved ? 'rescored' : 'current';
+    });
+  }
+
+  async preview(version: number): Promise<PreviewAnswer | null> {
+    if (!this.#scoring.exists || !this.#store.meta('key') || this.#forwardTo()) return null;
+    const draft = await storedModel(this.env.INDEX, version);
+    const now = Date.now();
+    const from = this.#scoring.evaluate(now)?.[0];
+    const to = this.#scoring.preview(draft, now)?.[0];
+    if (!from || !to) return null;
+    return { from: from.level, to: to.level, converted: this.#store.tracked(CONVERSIONS) };
   }
 
   completeHandOver(into: string, lastSeq: number, outboxSeq?: number): Promise<AbsorbResult> {

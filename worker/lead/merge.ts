@@ -140,7 +140,8 @@ export class Merge {
       const done = await giver.completeHandOver(this.host.key(), seq, outboxSeq);
       if (!done.accepted) return { forwardTo: done.forwardTo };
       if (!done.events.length && !done.notifications?.length) return { joined };
-      take(done, []);
+      joined.push(...done.aliases);
+      take(done, done.aliases);
     }
   }
 
@@ -155,11 +156,16 @@ export class Merge {
     if (source === 'public' && rank(into) > 1 && this.host.known()) return { accepted: false };
     const merging = this.store.meta('merging_into');
     if (merging && merging !== into) return { accepted: false, forwardTo: merging };
+    // Claimed even when empty: a batch landing here before `completeHandOver` is handed over, not stranded.
+    if (merging !== into) this.store.setMeta('merging_into', into);
     if (!this.store.exists) return done(afterSeq);
-    this.store.setMeta('merging_into', into);
-    const first = afterSeq === 0;
-    const page = this.#page(afterSeq, first ? this.store.aliasPage('', HANDOVER_ALIASES) : [], outboxAfter);
-    return first && page.accepted ? { ...page, levels: this.host.levels(), slas: this.host.slas() } : page;
+    return afterSeq === 0 ? this.#first(outboxAfter) : this.#page(afterSeq, [], outboxAfter);
+  }
+
+  /** The first page: the merged-in ids, and where this lead stands (levels, SLAs) for the receiver. */
+  #first(outboxAfter?: number): AbsorbResult {
+    const page = this.#page(0, this.store.aliasPage('', HANDOVER_ALIASES), outboxAfter);
+    return page.accepted ? { ...page, levels: this.host.levels(), slas: this.host.slas() } : page;
   }
 
   /** `outboxAfter` undefined: a caller that does not take notifications (an older version mid-deploy). */
@@ -188,8 +194,12 @@ export class Merge {
   completeHandOver(into: string, lastSeq: number, outboxSeq?: number): AbsorbResult {
     const fwd = this.store.meta('forward_to');
     if (fwd) return fwd === into ? done(lastSeq) : { accepted: false, forwardTo: fwd };
-    if (this.store.exists && this.store.meta('merging_into') !== into) return { accepted: false };
-    const late = this.#page(lastSeq, [], outboxSeq);
+    const merging = this.store.meta('merging_into');
+    // Unclaimed and empty: a hand-over begun before empty givers were claimed (mid-deploy) forwards as it did.
+    if (merging !== into && (merging || this.store.exists)) return merging ? { accepted: false, forwardTo: merging } : { accepted: false };
+    // Empty when the hand-over began, written since (its own first batch): the late page is a first page, with
+    // the ids that batch merged in and where the lead stands.
+    const late = lastSeq === 0 && !outboxSeq && this.store.exists ? this.#first(outboxSeq) : this.#page(lastSeq, [], outboxSeq);
     if (late.accepted && (late.events.length || late.notifications?.length)) return late;
     this.store.clearForForward();
     this.store.setMeta('forward_to', into);

@@ -7,7 +7,7 @@
  * the alarm rescores it, and reads meanwhile answer from the summary stored at its last commit.
  */
 import type { CompiledModel } from '../../shared/compile.js';
-import { cloneState, initState, rebaseState, reviveState, serializeState, type FoldOutput, type LeadState, type LevelChange, type TypeResult } from '../../shared/engine.js';
+import { cloneState, compareEvents, initState, rebaseState, reviveState, serializeState, type FoldOutput, type LeadState, type LevelChange, type TypeResult } from '../../shared/engine.js';
 import type { LeadEvent } from '../../shared/events.js';
 import { Scorer, type EventLog } from '../../shared/scorer.js';
 import { Holding } from './holding.js';
@@ -64,12 +64,17 @@ export class Scoring {
   get stale(): boolean {
     const text = this.store.meta('state');
     if (text !== this.#staleOf) {
-      const s = this.store.state();
-      // A state stored before the learning record existed is rescored once, so the record counts its history.
-      this.#stale = !!s && (s.model !== this.model.id || s.fingerprint !== this.model.fingerprint || !s.learn);
+      // A state stored before the learning record existed is rescored once too, so the record counts its history.
+      this.#stale = this.exists && (!this.scoredUnder(this.model) || !this.store.state()?.learn);
       this.#staleOf = text;
     }
     return this.#stale;
+  }
+
+  /** Whether the stored state was scored under `model` (a version is its fingerprint and its number). */
+  scoredUnder(model: CompiledModel): boolean {
+    const s = this.store.state();
+    return !!s && s.model === model.id && s.fingerprint === model.fingerprint && s.version === model.version;
   }
 
   /** Events before this instant were compacted: they can be counted but not rescored. */
@@ -221,17 +226,37 @@ export class Scoring {
   migrate(now: number): void {
     const old = this.store.state();
     if (!old) return;
-    const b = this.store.meta('base');
-    const base = b ? rebaseState(this.model, this.#parseBase(b)) : initState(this.model);
-    if (b) this.#storeBase({ carried: true, cut: base.clock, model: { id: old.model, version: old.version } }, base);
     // The new model's holding settings decide what is held: stored verdicts were the old model's.
     this.#holding.rejudge(now);
-    this.#scorer = new Scorer(this.model, this.#log, { state: cloneState(base), checkpoints: [], base }, SCORER_OPTIONS);
-    const out = this.#scorer.rebuild(this.store.eventsAfter(base.clock, base.lastId), base);
+    const { scorer, out, base, carried } = this.#rebuild(this.model);
+    if (carried) this.#storeBase({ carried: true, cut: base.clock, model: { id: old.model, version: old.version } }, base);
+    this.#scorer = scorer;
     this.store.replaceLevelsFrom(base.clock, out.changes);
     this.store.deleteMeta('settled_at');
     this.#persist(-Infinity);
     this.settle(now);
+  }
+
+  /**
+   * The lead as `model` would score it now: its retained history folded from the stored baseline (or from
+   * nothing), as `migrate` folds it, with nothing written — the impact preview of a draft.
+   */
+  preview(model: CompiledModel, now: number): TypeResult[] | null {
+    if (!this.exists) return null;
+    // The draft's holding settings decide what it would hold, as `migrate` judges them again on publishing.
+    // (Compared as written: the compiled settings hold functions.) The same settings: the stored verdicts stand.
+    const same = JSON.stringify(model.source.holding ?? null) === JSON.stringify(this.model.source.holding ?? null);
+    const events = same ? null : this.#holding.underOther(model.holding);
+    return this.#rebuild(model, events ? (base)  => events.filter((e) => compareEvents(e, { timestamp: base.clock, messageId: base.lastId } as LeadEvent) > 0) : undefined).scorer.evaluate(now);
+  }
+
+  /** `after`: the events to fold after the base (default: the stored scorable ones, in order). */
+  #rebuild(model: CompiledModel, after?: (base: LeadState) => Iterable<LeadEvent>) {
+    const b = this.store.meta('base');
+    const base = b ? rebaseState(model, this.#parseBase(b)) : initState(model);
+    const scorer = new Scorer(model, this.#log, { state: cloneState(base), checkpoints: [], base }, SCORER_OPTIONS);
+    const out = scorer.rebuild(after ? after(base) : this.store.eventsAfter(base.clock, base.lastId), base);
+    return { scorer, out, base, carried: !!b };
   }
 
   /**

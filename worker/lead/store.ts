@@ -304,6 +304,13 @@ export class Store {
     return new Set(this.#eventRows<{ message_id: string }>('message_id', ids).map((r) => r.message_id));
   }
 
+  /** Whether a retained event is a track of one of these names (an archived one has no body to tell). */
+  tracked(names: readonly string[]): boolean {
+    if (!this.exists || !names.length) return false;
+    const q = `SELECT 1 AS x FROM events WHERE body != '' AND CASE WHEN body = '' THEN NULL ELSE json_extract(body, '$.event') END IN (${names.map(() => '?').join(', ')}) LIMIT 1`;
+    return this.#one(q, ...names) !== undefined;
+  }
+
   /** The stored form of an event's body: everything but the id and time, which live in columns. */
   static body({ messageId: _id, timestamp: _ts, ...rest }: LeadEvent): string {
     return JSON.stringify(rest);
