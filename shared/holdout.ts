@@ -6,10 +6,14 @@
  */
 export const DEV_HOLDOUT_SECRET = 'dev-holdout-secret-not-for-production';
 
+const enc = new TextEncoder();
+/** The imported key of each secret, made once per isolate. */
+const keys = new Map<string, Promise<CryptoKey>>();
+
 export async function heldOut(secret: string, anonymousId: string, share: number): Promise<boolean> {
   if (!(share > 0)) return false;
-  const enc = new TextEncoder();
-  const key = await crypto.subtle.importKey('raw', enc.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  const mac = await crypto.subtle.sign('HMAC', key, enc.encode(anonymousId));
+  let key = keys.get(secret);
+  if (!key) keys.set(secret, (key = crypto.subtle.importKey('raw', enc.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])));
+  const mac = await crypto.subtle.sign('HMAC', await key, enc.encode(anonymousId));
   return new DataView(mac).getUint32(0) / 2 ** 32 < share;
 }
