@@ -21,7 +21,8 @@ const period = `from=${new Date(start - 3_600_000).toISOString()}&to=${new Date(
 const leads = population({ leads: 150, seed: 41, start, prefix: `e2e-learn-${Date.now().toString(36)}` });
 
 describe('the CLI’s numbers equal the API’s on the same events', () => {
-  it('ingest, analyse, export, backtest', async () => {
+  // Hundreds of leads through the collector, then the index, the API and the CLI: minutes on a loaded machine.
+  it('ingest, analyse, export, backtest', { timeout: 240_000 }, async () => {
     const messages = leads.flatMap((l) => l.messages);
     for (let i = 0; i < messages.length; i += 100) {
       const res = await fetch(`${collector}/v1/batch`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ batch: messages.slice(i, i + 100) }) });
