@@ -20,6 +20,8 @@ export interface Period {
   /** When the lead was first seen (`first_seen_at`), from and to, both included, epoch ms. */
   from?: number;
   to?: number;
+  /** Only leads scored under this model version (their records count that version's rules and triggers). */
+  version?: number;
 }
 
 /**
@@ -30,9 +32,10 @@ export async function periodPage(db: D1Database, period: Period, afterKey: strin
   const { results } = await db
     .prepare(
       `SELECT key, id, ${keysOnly ? "'' AS learning" : 'learning'} FROM leads WHERE learning IS NOT NULL AND key > ?1 AND (?2 IS NULL OR first_seen_at >= ?2) AND (?3 IS NULL OR first_seen_at <= ?3)
+          AND (?5 IS NULL OR model_version = ?5)
         ORDER BY key LIMIT ?4`,
     )
-    .bind(afterKey, period.from ?? null, period.to ?? null, limit)
+    .bind(afterKey, period.from ?? null, period.to ?? null, limit, period.version ?? null)
     .all<{ key: string; id: string; learning: string }>();
   return results;
 }
@@ -49,7 +52,8 @@ export async function learnRecords(db: D1Database, period: Period = {}): Promise
 }
 
 export async function conversionReport(db: D1Database, model: CompiledModel, period: Period, opts: AnalysisOptions): Promise<ConversionReport> {
-  return analyze(model, await learnRecords(db, period), opts);
+  // The records of leads scored under this model: during a publication the leads not yet rescored wait.
+  return analyze(model, await learnRecords(db, { ...period, version: model.version }), opts);
 }
 
 export interface StoredFit {

@@ -96,6 +96,11 @@ let published: { ref: ModelRef; until: number } | null = null;
 let seeded = false;
 let refreshing: Promise<ModelRef | null> | null = null;
 
+/** The published version, compiled: what the conversion evidence analyses and lead reads apply. */
+export async function publishedModel(env: Env): Promise<CompiledModel> {
+  return storedModel(env.INDEX, (await publishedRef(env)).version);
+}
+
 /** Forget the published version this isolate read (after it published one itself). */
 export function forgetPublished(): void {
   published = null;

@@ -246,6 +246,9 @@ describe('model versions', () => {
       expect(row).toEqual({ model_version: version, level: expected.level });
     }
     expect((await post(`/v1/models/${version}/publish`)).status).toBe(409);
+    // The conversion evidence is the published version's, on the leads it scored (not the bundled file's).
+    const evidence = await get('/v1/insights/conversion');
+    expect(evidence.model).toEqual({ id: 'b2b-default', version });
 
     // Rollback: the seed version published again; the draft is retired, every lead back under the seed.
     const never = await draft();

@@ -15,6 +15,7 @@ import { DAY_MS } from '../../shared/limits.js';
 import { engagementIndex, GROUPINGS, INTERVALS, levelInsights, type Grouping, type Interval, type Window } from '../insights.js';
 import { holdoutRunning, holdoutShare } from '../experience.js';
 import { conversionReport, storeFit } from '../learning.js';
+import { publishedModel } from '../models.js';
 import { personalizationLift } from '../holdout-insights.js';
 import { activeModel } from '../model.js';
 
@@ -113,7 +114,8 @@ export const insightRoutes = new Hono<{ Bindings: Env }>()
     const holdout = numberParam(one, problems, 'holdout', DEFAULT_HOLDOUT, (n) => n >= 0 && n <= 0.9, 'must be a share from 0 to 0.9');
     const seed = numberParam(one, problems, 'seed', DEFAULT_SEED, Number.isSafeInteger, 'must be a whole number');
     if (problems.length) invalid(problems);
-    const model = activeModel();
+    // Under the published version (not the bundled file, which a publication replaces), on the leads it scored.
+    const model = await publishedModel(c.env);
     const report = await conversionReport(c.env.INDEX, model, { from, to }, { holdout, seed });
     // The whole index with the defaults is the fit lead reads apply: stored while we have it.
     if (from === undefined && to === undefined && holdout === DEFAULT_HOLDOUT && seed === DEFAULT_SEED) await storeFit(c.env.INDEX, model, report, Date.now());

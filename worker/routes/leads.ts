@@ -11,6 +11,7 @@ import { anonKey, candidateKeys, idOfKey } from '../identity.js';
 import { DAY_MS } from '../../shared/limits.js';
 import type { EventCursor, EventsPage } from '../../shared/api.js';
 import { activeModel } from '../model.js';
+import { publishedModel } from '../models.js';
 import { experienceOf } from '../experience.js';
 import { contentFor, treatmentFor } from '../site.js';
 import { MAX_ID_LENGTH } from '../../shared/limits.js';
@@ -177,7 +178,9 @@ export async function readLead(env: Env, id: string, waitUntil: (p: Promise<unkn
     const view = await stub.view();
     if (!view) continue;
     // The conversion model fitted on the index (worker/learning.ts), applied to this lead's learning record.
-    const probability = await probabilityFor(env.INDEX, activeModel(), stub.learning(), waitUntil);
+    // The fit of the published version (a read never fails for it: without D1 the bundled file's stands in).
+    const model = await publishedModel(env).catch(() => activeModel());
+    const probability = await probabilityFor(env.INDEX, model, stub.learning(), waitUntil);
     return { key, lead: { ...view, treatment: treatmentFor(view.level), ...probability } };
   }
   return null;
