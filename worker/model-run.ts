@@ -164,8 +164,9 @@ async function runPage(env: Env, run: string, version: number, ref: ModelRef | n
       t.leads++;
       const key = `${r.from}>${r.to}`;
       t.moves[key] = (t.moves[key] ?? 0) + 1;
-      addLevel(t.now, r.from, { leads: 1, converted: r.converted ? 1 : 0 });
-      addLevel(t.draft, r.to, { leads: 1, converted: r.converted ? 1 : 0 });
+      // Conversion per level counts each lead at the level it converted at (else stands at), as the evidence does.
+      addLevel(t.now, r.fromAtConversion ?? r.from, { leads: 1, converted: r.converted ? 1 : 0 });
+      addLevel(t.draft, r.toAtConversion ?? r.to, { leads: 1, converted: r.converted ? 1 : 0 });
     }
   }
   const now = addTally(before, t);

@@ -166,10 +166,14 @@ describe('model versions', () => {
     for (const l of leads) {
       const answer = await (leadObject(`u:${l.user}`) as unknown as LeadRpc).preview(version);
       const at = Date.now();
+      const [now, under] = [score(current, asEvents(l.sent), at), score(model, asEvents(l.sent), at)];
       expect(answer).toEqual({
-        from: score(current, asEvents(l.sent), at).types[0].level,
-        to: score(model, asEvents(l.sent), at).types[0].level,
+        from: now.types[0].level,
+        to: under.types[0].level,
         converted: l.sent.some((e) => e.event === 'Deal Won' || e.event === 'Opportunity Created'),
+        // Where the lead stood when it converted (else after its last event), as the conversion evidence counts it.
+        fromAtConversion: current.types[0].tierIds[now.state.learn!.levelRank],
+        toAtConversion: model.types[0].tierIds[under.state.learn!.levelRank],
       });
     }
     // The draft moves these leads: one other page is 40 points (Warm, and a surge of 40 in a week lifts one

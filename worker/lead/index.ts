@@ -75,9 +75,16 @@ export interface LeadRpc extends Giver {
 export type RescoreResult = 'rescored' | 'current' | 'gone';
 
 export interface PreviewAnswer {
+  /** The primary level now, under the published version and under the draft: the matrix of moves. */
   from: string;
   to: string;
   converted: boolean;
+  /**
+   * The level the lead stood at when it converted (else after its last event), under each: what conversion per
+   * level counts, as the conversion evidence does (shared/learn/record.ts).
+   */
+  fromAtConversion?: string;
+  toAtConversion?: string;
 }
 
 /** A lead converted: it has one of these events (SPEC, "Model lifecycle and learning"). */
@@ -698,9 +705,18 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     const draft = await storedModel(this.env.INDEX, version);
     const now = Date.now();
     const from = this.#scoring.evaluate(now)?.[0];
-    const to = this.#scoring.preview(draft, now)?.[0];
+    const preview = this.#scoring.preview(draft, now);
+    const to = preview?.results[0];
     if (!from || !to) return null;
-    return { from: from.level, to: to.level, converted: this.#store.tracked(CONVERSIONS) };
+    const rankOf = (learn: { levelRank: number } | undefined, m: CompiledModel) => (learn ? m.types[0].tierIds[learn.levelRank] : undefined);
+    const learn = this.#scoring.state()?.learn;
+    return {
+      from: from.level,
+      to: to.level,
+      converted: learn ? learn.convertedAt !== null : this.#store.tracked(CONVERSIONS),
+      fromAtConversion: rankOf(learn, this.#model),
+      toAtConversion: rankOf(preview.learn, draft),
+    };
   }
 
   completeHandOver(into: string, lastSeq: number, outboxSeq?: number): Promise<AbsorbResult> {

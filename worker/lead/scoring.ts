@@ -241,13 +241,14 @@ export class Scoring {
    * The lead as `model` would score it now: its retained history folded from the stored baseline (or from
    * nothing), as `migrate` folds it, with nothing written — the impact preview of a draft.
    */
-  preview(model: CompiledModel, now: number): TypeResult[] | null {
+  preview(model: CompiledModel, now: number): { results: TypeResult[]; learn: LearnState | undefined } | null {
     if (!this.exists) return null;
     // The draft's holding settings decide what it would hold, as `migrate` judges them again on publishing.
     // (Compared as written: the compiled settings hold functions.) The same settings: the stored verdicts stand.
     const same = JSON.stringify(model.source.holding ?? null) === JSON.stringify(this.model.source.holding ?? null);
     const events = same ? null : this.#holding.underOther(model.holding);
-    return this.#rebuild(model, events ? (base)  => events.filter((e) => compareEvents(e, { timestamp: base.clock, messageId: base.lastId } as LeadEvent) > 0) : undefined).scorer.evaluate(now);
+    const { scorer } = this.#rebuild(model, events ? (base) => events.filter((e) => compareEvents(e, { timestamp: base.clock, messageId: base.lastId } as LeadEvent) > 0) : undefined);
+    return { results: scorer.evaluate(now), learn: scorer.state.learn };
   }
 
   /** `after`: the events to fold after the base (default: the stored scorable ones, in order). */
