@@ -1,4 +1,5 @@
 /** The dashboard's page frame: navigation, sign-out, the one stylesheet and the two scripts, and chart data. */
+import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import { APP_ASSETS } from '../generated/app-assets.js';
 import type { Session } from './session.js';
@@ -38,7 +39,9 @@ export const CsrfField = (props: { session: Session }) => <input type="hidden" n
 
 export function Layout(props: { title: string; section: Section; session?: Session; live?: string; children?: Child }) {
   return (
-    <html lang="en">
+    <>
+      {raw('<!DOCTYPE html>')}
+      <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -81,7 +84,8 @@ export function Layout(props: { title: string; section: Section; session?: Sessi
           {props.children}
         </main>
       </body>
-    </html>
+      </html>
+    </>
   );
 }
 

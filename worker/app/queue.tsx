@@ -154,6 +154,6 @@ export async function contacted(c: Context<AppEnv>) {
   const team = typeof body.team === 'string' && teamsConfig().teams.some((t) => t.id === body.team) ? body.team : undefined;
   const done = await recordContact(c.env, id, { by: 'dashboard', ...(team ? { team } : {}) });
   if (!done) fail(404, 'lead_not_found', `no lead is known by "${id.slice(0, 100)}"`);
-  const back = safeNext(body.back, `/app/leads/${encodeURIComponent(id)}`);
+  const back = safeNext(c, body.back, `/app/leads/${encodeURIComponent(id)}`);
   return c.redirect(`${back}${back.includes('?') ? '&' : '?'}contacted=${encodeURIComponent(id)}`, 303);
 }
