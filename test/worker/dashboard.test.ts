@@ -7,9 +7,10 @@ import { createExecutionContext } from 'cloudflare:test';
 import { serializeSigned } from 'hono/utils/cookie';
 import { describe, expect, it, vi } from 'vitest';
 import { inlineJson, num } from '../../worker/app/layout.js';
+import { CURSOR_READS } from '../../worker/app/live.js';
 import { mode, received } from './receiver.js';
 import app from '../../worker/index.js';
-import { BASE, browserBatch, call as callFollowing, drain, env, readLead, serverBatch, uid } from './helpers.js';
+import { BASE, SECRET, browserBatch, call as callFollowing, drain, env, readLead, serverBatch, uid } from './helpers.js';
 
 /** Requests as a browser's own, with redirects shown rather than followed (the Worker's loopback follows them). */
 const call = (path: string, init: RequestInit = {}) => callFollowing(path, { redirect: 'manual', ...init });
@@ -266,6 +267,21 @@ describe('dashboard pages', () => {
     const after = (await (await call(`/app/api/changes?since=${first.cursor}`, { headers: { Cookie: cookie } })).json()) as { cursor: string; changed: boolean };
     expect(after.changed).toBe(true);
     expect(after.cursor).not.toBe(first.cursor);
+    // An erasure removes the lead's row and writes nothing newer: the cursor moves all the same.
+    const gone = await hotLead();
+    const before = (await (await call('/app/api/changes?since=x', { headers: { Cookie: cookie } })).json()) as { cursor: string };
+    expect((await call(`/v1/leads/${encodeURIComponent(gone)}`, { method: 'DELETE', headers: { Authorization: SECRET } })).status).toBe(200);
+    const erased = (await (await call(`/app/api/changes?since=${before.cursor}`, { headers: { Cookie: cookie } })).json()) as { cursor: string; changed: boolean };
+    expect(erased.changed).toBe(true);
+    expect(Number(erased.cursor.split('.')[1])).toBeGreaterThan(Number(before.cursor.split('.')[1]));
+  });
+
+  it('the live poll reads only an index’s end and one row: no scan, at any number of leads', async () => {
+    for (const sql of CURSOR_READS) {
+      const { results } = await env.INDEX.prepare(`EXPLAIN QUERY PLAN ${sql}`).all<{ detail: string }>();
+      const plan = results.map((r) => r.detail).join('; ');
+      expect(plan, sql).toMatch(/^SEARCH (leads USING COVERING INDEX leads_updated|index_removals USING INTEGER PRIMARY KEY \(rowid=\?\))$/);
+    }
   });
 });
 
