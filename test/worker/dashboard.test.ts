@@ -383,7 +383,8 @@ describe('dashboard deliveries', () => {
     expect((await page(test.headers.get('Location')!, cookie)).html).toContain('Test sent to Sales manager: every destination answered.');
     const retried = await call(`/app/deliveries/${delivery}/retry`, { method: 'POST', headers: { ...FORM, Cookie: cookie }, body: new URLSearchParams({ _csrf: csrf }) });
     expect(retried.status).toBe(303);
-    expect(retried.headers.get('Location')).toBe(`/app/deliveries?retried=${delivery}&outcome=delivered`);
+    expect(retried.headers.get('Location')).toBe(`/app/deliveries?retried=${delivery}`);
+    expect((await page(retried.headers.get('Location')!, cookie)).html).toContain(`Delivery ${delivery} sent again: delivered.`);
     expect((await got()).length).toBe(1);
     expect((await call('/app/deliveries/nope/retry', { method: 'POST', headers: { ...FORM, Cookie: cookie }, body: new URLSearchParams({ _csrf: csrf }) })).status).toBe(404);
     expect((await call('/app/deliveries?status=lost', { headers: { Cookie: cookie } })).status).toBe(400);
@@ -476,6 +477,19 @@ describe('dashboard redirects from a link', () => {
       const res = await call(`/app/leads/${encodeURIComponent(id)}/contacted`, { method: 'POST', headers: { ...FORM, Cookie: cookie }, body: new URLSearchParams({ _csrf: csrf, back }) });
       expect(res.status, JSON.stringify(back)).toBe(303);
       expectOnDashboard(res.headers.get('Location'), JSON.stringify(back));
+    }
+  });
+});
+
+describe('dashboard notices from a link', () => {
+  it('say nothing for a lead or delivery that does not exist, and never echo the link’s text', async () => {
+    const { cookie } = await signIn();
+    const lie = 'Your session expired, call +1 555 0100 now';
+    for (const path of [`/app/queue?contacted=${encodeURIComponent(lie)}`, `/app/deliveries?retried=${encodeURIComponent(lie)}&outcome=delivered`, `/app/queue?contacted=${'x'.repeat(3000)}`]) {
+      const { status, html } = await page(path, cookie);
+      expect(status, path).toBe(200);
+      expect(html, path).not.toContain('class="notice"');
+      expect(html, path).not.toContain('call +1 555');
     }
   });
 });
