@@ -37,11 +37,19 @@ export const ActionHeader = () => (
 /** A form field carrying the session's CSRF token. */
 export const CsrfField = (props: { session: Session }) => <input type="hidden" name="_csrf" value={props.session.csrf} />;
 
-export function Layout(props: { title: string; section: Section; session?: Session; live?: string; children?: Child }) {
+type LayoutProps = { title: string; section: Section; session?: Session; live?: string; children?: Child };
+
+/** A page: the document type first (without it a browser renders in quirks mode), then the frame. */
+export const Layout = (props: LayoutProps) => (
+  <>
+    {raw('<!DOCTYPE html>')}
+    <Frame {...props} />
+  </>
+);
+
+function Frame(props: LayoutProps) {
   return (
-    <>
-      {raw('<!DOCTYPE html>')}
-      <html lang="en">
+    <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -84,8 +92,7 @@ export function Layout(props: { title: string; section: Section; session?: Sessi
           {props.children}
         </main>
       </body>
-      </html>
-    </>
+    </html>
   );
 }
 
