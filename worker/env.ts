@@ -67,7 +67,10 @@ export interface Env extends Cloudflare.Env {
   EMAIL_API_URL?: string;
   /** The sender of notification emails, on a domain the provider has verified: `leadlevel <leads@example.com>`. */
   EMAIL_FROM?: string;
-  /** The Worker's public address (https://leads.example.com), for the profile links in notifications. */
+  /**
+   * The Worker's public address (https://leads.example.com), for the profile links in notifications; outside
+   * development the dashboard (/app) answers only on its host, which must not be a host routed through edge mode.
+   */
   PUBLIC_URL?: string;
   /** Milliseconds a receiver may take to answer before the attempt is retried with the same id (default 10,000). */
   NOTIFY_TIMEOUT_MS?: string;

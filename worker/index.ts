@@ -15,7 +15,7 @@ import { keyConfig, originOfSomeSite } from './keys.js';
 import { activeModel } from './model.js';
 import { SiteConfigError } from './site.js';
 import { TeamsConfigError } from './notify/teams.js';
-import { appRoutes } from './app/index.js';
+import { appRoutes, dashboardHost } from './app/index.js';
 import { adminRoutes } from './routes/admin.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { modelRoutes } from './routes/models.js';
@@ -103,9 +103,10 @@ app.route('/v1/admin', adminRoutes);
 app.route('/v1/models', modelRoutes);
 app.route('/v1/insights', insightRoutes);
 
-// The operator dashboard (worker/app/), behind the same key gate as the API: it signs in with a secret key.
-app.use('/app/*', keysGate);
-app.use('/app', keysGate);
+// The operator dashboard (worker/app/), only on the host of PUBLIC_URL, behind the same key gate as the API: it
+// signs in with a secret key.
+app.use('/app/*', dashboardHost, keysGate);
+app.use('/app', dashboardHost, keysGate);
 app.get('/app/', (c) => c.redirect('/app', 301));
 app.route('/app', appRoutes);
 

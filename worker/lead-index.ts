@@ -133,6 +133,11 @@ function levelStatements(db: D1Database, key: string, version: number, levels: r
   ];
 }
 
+/** Whether a lead of exactly this id is in the index (one lookup on the lower(id) index of migration 0006). */
+export async function isIndexed(db: D1Database, id: string): Promise<boolean> {
+  return (await db.prepare('SELECT 1 AS v FROM leads WHERE lower(id) = lower(?1) AND id = ?1 LIMIT 1').bind(id).first()) !== null;
+}
+
 /** Erasure: the rows of these keys go from the index. */
 export async function unindex(db: D1Database, keys: string[]): Promise<void> {
   for (let i = 0; i < keys.length; i += 50) {

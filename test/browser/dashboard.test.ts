@@ -1,7 +1,8 @@
 /**
  * The operator dashboard in Chromium, against a collector of its own as `npm start` runs it, filled with the
  * simulated population through the real ingest path: sign-in, every page showing that data, a level change made
- * through the API appearing on the open overview and queue without a reload, a cross-site form refused; and
+ * through the API appearing on the open overview and queue without a reload (after a failed refresh too), a
+ * cross-site form refused by its Origin, polling stopped once signed out; and
  * screenshots of every page at 1280 and 390 px in test-artifacts/screenshots/.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -148,20 +149,69 @@ describe('the dashboard in Chromium', () => {
     await context.close();
   });
 
-  it('refuses a contact posted from another site’s page, and records nothing', async () => {
+  it('refuses a contact posted from another site’s page with the victim’s own token, by its Origin, and records nothing', async () => {
     const { context, page } = await signedIn('desktop');
     const [lead] = (await api('/v1/leads?level=very_hot&limit=1')).leads;
     const before = (await api(`/v1/leads/${encodeURIComponent(lead.id)}`)).slas;
-    const html = `<!doctype html><form id="f" method="post" action="${local.url}/app/leads/${encodeURIComponent(lead.id)}/contacted"><input name="_csrf" value="guess"><button>win a prize</button></form>`;
+    // The attacker has the victim's valid token (say, leaked): only the Origin layer stands in the way. The page
+    // is on another port of 127.0.0.1, the same site, so the SameSite=Strict cookie is sent with the form too.
+    await page.goto(`${local.url}/app`);
+    const token = await page.locator('input[name="_csrf"]').first().inputValue();
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    const html = `<!doctype html><form id="f" method="post" action="${local.url}/app/leads/${encodeURIComponent(lead.id)}/contacted"><input name="_csrf" value="${token}"><button>win a prize</button></form>`;
     const evil = await site({ '/evil': { type: 'text/html', body: html } });
     try {
       await page.goto(`${evil.url}/evil`);
       const [answer] = await Promise.all([page.waitForResponse((r) => r.url().includes('/contacted')), page.getByRole('button', { name: 'win a prize' }).click()]);
       expect(answer.status()).toBe(403);
+      expect((await answer.json()).error).toBe('cross_origin_form');
       expect((await api(`/v1/leads/${encodeURIComponent(lead.id)}`)).slas).toEqual(before);
     } finally {
       await evil.close();
       await context.close();
     }
+  });
+
+  it('stops polling and says so when the session ends, with a link to sign in again', async () => {
+    const { context, page, errors } = await signedIn('desktop');
+    await page.goto(`${local.url}/app/queue?level=hot`);
+    let polls = 0;
+    page.on('request', (r) => {
+      if (r.url().includes('/app/api/changes')) polls++;
+    });
+    await context.clearCookies();
+    const notice = page.locator('#signed-out');
+    await notice.waitFor();
+    expect(await notice.innerText()).toBe('Signed out — sign in again');
+    expect(await notice.getByRole('link', { name: 'sign in again' }).getAttribute('href')).toBe(`/app/sign-in?next=${encodeURIComponent('/app/queue?level=hot')}`);
+    const after = polls;
+    await page.waitForTimeout(7_000);
+    expect(polls).toBe(after);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('keeps its cursor when a refresh fails, and shows the change at the next poll', async () => {
+    const { context, page } = await signedIn('desktop');
+    await page.goto(`${local.url}/app/queue?level=very_hot`);
+    const cursor = await page.locator('body').getAttribute('data-live');
+    let failed = 0;
+    const failRefresh = (url: URL) => url.pathname === '/app/queue';
+    await page.route(failRefresh, (route) => {
+      failed++;
+      return route.fulfill({ status: 503, contentType: 'text/plain', body: 'unavailable' });
+    });
+    const userId = `dash-retry-${Date.now()}`;
+    await api('/v1/batch', {
+      method: 'POST',
+      body: JSON.stringify({ batch: [{ type: 'identify', userId, traits: { email: `${userId}@example.com` } }, { type: 'track', userId, event: 'Form Submitted', properties: { kind: 'demo_request' } }] }),
+    });
+    await eventually(async () => expect(failed).toBeGreaterThan(0), 20_000);
+    expect(await page.locator('body').getAttribute('data-live')).toBe(cursor);
+    expect(await page.locator(`tr[data-lead="${userId}"]`).count()).toBe(0);
+    await page.unroute(failRefresh);
+    await eventually(async () => expect(await page.locator(`tr[data-lead="${userId}"]`).count()).toBe(1), 20_000);
+    expect(await page.locator('body').getAttribute('data-live')).not.toBe(cursor);
+    await context.close();
   });
 });

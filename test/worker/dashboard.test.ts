@@ -3,10 +3,14 @@
  * (a form from another origin, a form without the session's token) refused with nothing changed, attacker-set
  * traits escaped on every page, and each page answering with what the index and the lead hold.
  */
+import { createExecutionContext } from 'cloudflare:test';
+import { serializeSigned } from 'hono/utils/cookie';
 import { describe, expect, it, vi } from 'vitest';
 import { inlineJson, num } from '../../worker/app/layout.js';
+import { CURSOR_READS } from '../../worker/app/live.js';
 import { mode, received } from './receiver.js';
-import { BASE, browserBatch, call as callFollowing, drain, readLead, serverBatch, uid } from './helpers.js';
+import app from '../../worker/index.js';
+import { BASE, SECRET, browserBatch, call as callFollowing, drain, env, readLead, serverBatch, uid } from './helpers.js';
 
 /** Requests as a browser's own, with redirects shown rather than followed (the Worker's loopback follows them). */
 const call = (path: string, init: RequestInit = {}) => callFollowing(path, { redirect: 'manual', ...init });
@@ -22,6 +26,20 @@ async function signIn() {
   expect(page.status).toBe(200);
   const csrf = /name="_csrf" value="([0-9a-f]{64})"/.exec(await page.text())![1];
   return { cookie, csrf };
+}
+
+/** The session-signing key session.ts derives from a deployment's secret keys, derived here on its own. */
+async function sessionKeyOf(secret: string): Promise<ArrayBuffer> {
+  const k = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return crypto.subtle.sign('HMAC', k, new TextEncoder().encode('leadlevel operator session v1'));
+}
+
+/** A Location that stays on the dashboard: a path (never `//` or `/\\`), on this origin, `/app` or under `/app/`. */
+function expectOnDashboard(location: string | null, what: string) {
+  expect(location, what).toMatch(/^\/app(?:[/?]|$)/);
+  const url = new URL(location!, BASE);
+  expect(url.origin, what).toBe(BASE);
+  expect(url.pathname, what).toMatch(/^\/app(?:\/|$)/);
 }
 
 const page = async (path: string, cookie: string) => {
@@ -82,9 +100,15 @@ describe('dashboard sign-in', () => {
     const api = await call('/app/api/changes');
     expect(api.status).toBe(401);
     expect(await api.json()).toMatchObject({ error: 'not_signed_in' });
-    // A forged cookie (the right shape, no valid signature) is no session.
-    const forged = await call('/app', { headers: { Cookie: `ll_session=${encodeURIComponent(`${crypto.randomUUID()}.${Date.now() + 1e6}.AAAA`)}` } });
+    // A forged cookie — a well-formed session value, signed as Hono signs, but under a key other than the
+    // deployment's — is no session; the same value under the deployment's session key is one.
+    const value = `${crypto.randomUUID()}.${Date.now() + 1e6}`;
+    const signed = async (key: BufferSource | string) => (await serializeSigned('ll_session', value, key)).split(';')[0];
+    const forged = await call('/app', { headers: { Cookie: await signed('sk_another_deployment') } });
     expect(forged.status).toBe(303);
+    expect(forged.headers.get('Location')).toMatch(/^\/app\/sign-in/);
+    const genuine = await call('/app', { headers: { Cookie: await signed(await sessionKeyOf('sk_dev')) } });
+    expect(genuine.status).toBe(200);
   });
 
   it('ends a session after 12 hours, by the expiry inside its signed value', async () => {
@@ -204,17 +228,24 @@ describe('dashboard pages', () => {
     expect(html).toContain(`action="/app/leads/${id}/contacted"`);
     expect(html).toContain(`name="_csrf" value="${csrf}"`);
     expect(html).toMatch(/<option value="ae" selected="">Account executives<\/option>/);
-    // A page of 25 and a next page that starts where it ended.
-    const all = await page('/app/queue', cookie);
-    const ids = [...all.html.matchAll(/<tr data-lead="([^"]+)"/g)].map((m) => m[1]);
-    const more = /href="\/app\/queue\?cursor=([^"]+)"/.exec(all.html);
-    if (ids.length === 25) {
-      expect(more).not.toBeNull();
-      const second = await page(`/app/queue?cursor=${more![1]}`, cookie);
-      const next = [...second.html.matchAll(/<tr data-lead="([^"]+)"/g)].map((m) => m[1]);
-      expect(next.length).toBeGreaterThan(0);
-      expect(next.filter((x) => ids.includes(x))).toEqual([]);
-    }
+    // 26 leads under one prefix: a page of 25 with "Next page", and a next page of the one left, none twice.
+    const prefix = uid('page');
+    const users = Array.from({ length: 26 }, (_, i) => `${prefix}-${String(i).padStart(2, '0')}`);
+    expect((await serverBatch(users.map((userId) => ({ type: 'identify', userId, messageId: uid('m'), traits: { email: `${userId}@example.com` } })))).status).toBe(200);
+    await Promise.all(users.map((u) => drain(`u:${u}`)));
+    const rows = (html: string) => [...html.matchAll(/<tr data-lead="([^"]+)"/g)].map((m) => m[1]);
+    const all = await page(`/app/queue?q=${prefix}`, cookie);
+    const ids = rows(all.html);
+    expect(ids.length).toBe(25);
+    const more = /href="(\/app\/queue\?[^"]*cursor=[^"]+)"/.exec(all.html);
+    expect(more).not.toBeNull();
+    const second = await page(more![1].replaceAll('&amp;', '&'), cookie);
+    expect(second.status).toBe(200);
+    const next = rows(second.html);
+    expect(next.length).toBe(1);
+    expect(next.filter((x) => ids.includes(x))).toEqual([]);
+    expect([...ids, ...next].sort()).toEqual(users);
+    expect(second.html).not.toContain('Next page');
   });
 
   it('refuses bad queue filters with a 400 naming them', async () => {
@@ -236,6 +267,21 @@ describe('dashboard pages', () => {
     const after = (await (await call(`/app/api/changes?since=${first.cursor}`, { headers: { Cookie: cookie } })).json()) as { cursor: string; changed: boolean };
     expect(after.changed).toBe(true);
     expect(after.cursor).not.toBe(first.cursor);
+    // An erasure removes the lead's row and writes nothing newer: the cursor moves all the same.
+    const gone = await hotLead();
+    const before = (await (await call('/app/api/changes?since=x', { headers: { Cookie: cookie } })).json()) as { cursor: string };
+    expect((await call(`/v1/leads/${encodeURIComponent(gone)}`, { method: 'DELETE', headers: { Authorization: SECRET } })).status).toBe(200);
+    const erased = (await (await call(`/app/api/changes?since=${before.cursor}`, { headers: { Cookie: cookie } })).json()) as { cursor: string; changed: boolean };
+    expect(erased.changed).toBe(true);
+    expect(Number(erased.cursor.split('.')[1])).toBeGreaterThan(Number(before.cursor.split('.')[1]));
+  });
+
+  it('the live poll reads only an index’s end and one row: no scan, at any number of leads', async () => {
+    for (const sql of CURSOR_READS) {
+      const { results } = await env.INDEX.prepare(`EXPLAIN QUERY PLAN ${sql}`).all<{ detail: string }>();
+      const plan = results.map((r) => r.detail).join('; ');
+      expect(plan, sql).toMatch(/^SEARCH (leads USING COVERING INDEX leads_updated|index_removals USING INTEGER PRIMARY KEY \(rowid=\?\))$/);
+    }
   });
 });
 
@@ -337,9 +383,124 @@ describe('dashboard deliveries', () => {
     expect((await page(test.headers.get('Location')!, cookie)).html).toContain('Test sent to Sales manager: every destination answered.');
     const retried = await call(`/app/deliveries/${delivery}/retry`, { method: 'POST', headers: { ...FORM, Cookie: cookie }, body: new URLSearchParams({ _csrf: csrf }) });
     expect(retried.status).toBe(303);
-    expect(retried.headers.get('Location')).toBe(`/app/deliveries?retried=${delivery}&outcome=delivered`);
+    expect(retried.headers.get('Location')).toBe(`/app/deliveries?retried=${delivery}`);
+    expect((await page(retried.headers.get('Location')!, cookie)).html).toContain(`Delivery ${delivery} sent again: delivered.`);
     expect((await got()).length).toBe(1);
     expect((await call('/app/deliveries/nope/retry', { method: 'POST', headers: { ...FORM, Cookie: cookie }, body: new URLSearchParams({ _csrf: csrf }) })).status).toBe(404);
     expect((await call('/app/deliveries?status=lost', { headers: { Cookie: cookie } })).status).toBe(400);
+  });
+});
+
+describe('dashboard host (the marketing site must not share its origin)', () => {
+  const secret = `sk_live_${'5e'.repeat(16)}`;
+  const production = { ENVIRONMENT: 'production', SECRET_KEYS: secret, SITE_KEYS: JSON.stringify({ [`pk_live_${'3a'.repeat(16)}`]: { origins: ['https://www.example.com'] } }) };
+  const send = (url: string, init: RequestInit, vars: Record<string, string | undefined>) => app.fetch(new Request(url, { redirect: 'manual', ...init }), { ...env, ...production, ...vars } as never, createExecutionContext());
+  const ops = { PUBLIC_URL: 'https://ops.example.com' };
+  const form = (origin: string, cookie = '') => ({ 'Content-Type': 'application/x-www-form-urlencoded', Origin: origin, ...(cookie ? { Cookie: cookie } : {}) });
+
+  it('answers /app only on the host of PUBLIC_URL: a script on the edge-proxied site reads nothing and posts nothing', async () => {
+    const signIn = await send('https://ops.example.com/app/sign-in', { method: 'POST', headers: form('https://ops.example.com'), body: new URLSearchParams({ secret, next: '/app' }) }, ops);
+    expect(signIn.status).toBe(303);
+    const cookie = signIn.headers.get('Set-Cookie')!.split(';')[0];
+    const home = await send('https://ops.example.com/app', { headers: { Cookie: cookie } }, ops);
+    expect(home.status).toBe(200);
+    const csrf = /name="_csrf" value="([0-9a-f]{64})"/.exec(await home.text())![1];
+    const id = await hotLead();
+    // The site's own host routes to the same Worker (edge mode): there the dashboard does not exist, with the
+    // operator's cookie or without, for a read, the live poll, a sign-in or a form with a valid token.
+    const site = 'https://www.example.com';
+    const attacks: [string, RequestInit][] = [
+      ['/app', { headers: { Cookie: cookie } }],
+      ['/app/', { headers: { Cookie: cookie } }],
+      [`/app/queue?q=${encodeURIComponent(id)}`, { headers: { Cookie: cookie } }],
+      [`/app/leads/${encodeURIComponent(id)}`, { headers: { Cookie: cookie } }],
+      ['/app/api/changes', { headers: { Cookie: cookie } }],
+      ['/app/sign-in', {}],
+      ['/app/sign-in', { method: 'POST', headers: form(site), body: new URLSearchParams({ secret }) }],
+      [`/app/leads/${encodeURIComponent(id)}/contacted`, { method: 'POST', headers: form(site, cookie), body: new URLSearchParams({ _csrf: csrf }) }],
+      ['/app/static/app.js', {}],
+    ];
+    for (const [path, init] of attacks) {
+      const res = await send(site + path, init, ops);
+      expect(res.status, path).toBe(404);
+      expect(res.headers.get('Set-Cookie'), path).toBeNull();
+      const body = await res.json<{ error: string; message: string }>();
+      expect(body.error, path).toBe('not_found');
+      expect(body.message, path).not.toContain('ops.example.com');
+    }
+    expect(((await (await readLead(id)).json()) as any).sla).toMatchObject({ state: 'open' });
+    // The site itself is still served there.
+    expect((await send(`${site}/`, {}, ops)).status).toBe(200);
+  });
+
+  it('fails closed without PUBLIC_URL (or with one that is no URL): 404 naming the setting', async () => {
+    for (const vars of [{ PUBLIC_URL: undefined }, { PUBLIC_URL: '' }, { PUBLIC_URL: 'ops.example.com' }]) {
+      for (const path of ['/app', '/app/sign-in', '/app/api/changes']) {
+        const res = await send(`https://ops.example.com${path}`, {}, vars);
+        expect(res.status, `${vars.PUBLIC_URL} ${path}`).toBe(404);
+        const body = await res.json<{ error: string; message: string }>();
+        expect(body.error).toBe('dashboard_not_configured');
+        expect(body.message).toContain('PUBLIC_URL');
+      }
+    }
+  });
+});
+
+describe('dashboard redirects from a link', () => {
+  const hostile = ['/app/\0', '/app/\0x', '/app/%00', '/app/\u0007x', '/app/..//evil.example', '/app/../v1/leads', '/\\evil.example', '/\\\\evil.example/app', '/app\\..\\..\\evil', '%2f%2fevil.example/app', '/%2f%2fevil.example', '\t//evil.example/app', '/app\t/x', '/\t/evil.example/app', '/app/\r\nSet-Cookie: x=1', 'javascript:alert(1)', `${'/app/x'.repeat(500)}`];
+
+  it('never answers 5xx nor leaves the dashboard, whatever next= a sign-in carries', async () => {
+    const { cookie } = await signIn();
+    for (const next of hostile) {
+      const post = await call('/app/sign-in', { method: 'POST', headers: FORM, body: new URLSearchParams({ secret: 'sk_dev', next }) });
+      expect(post.status, JSON.stringify(next)).toBe(303);
+      expectOnDashboard(post.headers.get('Location'), JSON.stringify(next));
+      const get = await call(`/app/sign-in?next=${encodeURIComponent(next)}`, { headers: { Cookie: cookie } });
+      expect(get.status, JSON.stringify(next)).toBe(303);
+      expectOnDashboard(get.headers.get('Location'), JSON.stringify(next));
+      // Without a session the page renders, with a next that is a dashboard path.
+      const form = await call(`/app/sign-in?next=${encodeURIComponent(next)}`);
+      expect(form.status, JSON.stringify(next)).toBe(200);
+      expectOnDashboard(/name="next" value="([^"]*)"/.exec(await form.text())![1].replaceAll('&amp;', '&'), JSON.stringify(next));
+    }
+    // A path of the dashboard comes back as itself, re-serialized.
+    const ok = await call('/app/sign-in', { method: 'POST', headers: FORM, body: new URLSearchParams({ secret: 'sk_dev', next: '/app/queue?team=ae&q=a b' }) });
+    expect(ok.headers.get('Location')).toBe('/app/queue?team=ae&q=a%20b');
+    const nul = await call('/app/sign-in', { method: 'POST', headers: FORM, body: new URLSearchParams({ secret: 'sk_dev', next: '/app/\0x' }) });
+    expect(nul.headers.get('Location')).toBe('/app/%00x');
+  });
+
+  it('never answers 5xx nor leaves the dashboard, whatever back= a Contacted form carries', async () => {
+    const { cookie, csrf } = await signIn();
+    const id = await hotLead();
+    for (const back of hostile) {
+      const res = await call(`/app/leads/${encodeURIComponent(id)}/contacted`, { method: 'POST', headers: { ...FORM, Cookie: cookie }, body: new URLSearchParams({ _csrf: csrf, back }) });
+      expect(res.status, JSON.stringify(back)).toBe(303);
+      expectOnDashboard(res.headers.get('Location'), JSON.stringify(back));
+    }
+  });
+});
+
+describe('dashboard notices from a link', () => {
+  it('say nothing for a lead or delivery that does not exist, and never echo the link’s text', async () => {
+    const { cookie } = await signIn();
+    const lie = 'Your session expired, call +1 555 0100 now';
+    for (const path of [`/app/queue?contacted=${encodeURIComponent(lie)}`, `/app/deliveries?retried=${encodeURIComponent(lie)}&outcome=delivered`, `/app/queue?contacted=${'x'.repeat(3000)}`]) {
+      const { status, html } = await page(path, cookie);
+      expect(status, path).toBe(200);
+      expect(html, path).not.toContain('class="notice"');
+      expect(html, path).not.toContain('call +1 555');
+    }
+  });
+});
+
+describe('dashboard pages are standards-mode documents', () => {
+  it('starts every page with <!DOCTYPE html>', async () => {
+    const { cookie } = await signIn();
+    const id = await hotLead();
+    for (const path of ['/app/sign-in', '/app', '/app/queue', `/app/leads/${encodeURIComponent(id)}`, '/app/deliveries']) {
+      const html = await (await call(path, { headers: path === '/app/sign-in' ? {} : { Cookie: cookie } })).text();
+      expect(html.slice(0, 40), path).toMatch(/^<!DOCTYPE html><html lang="en">/);
+    }
   });
 });

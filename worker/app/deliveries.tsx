@@ -6,7 +6,7 @@ import type { Context } from 'hono';
 import { formatProblems } from '../../shared/validate.js';
 import { fromCursor, toCursor } from '../cursor.js';
 import { fail } from '../errors.js';
-import { DELIVERY_STATUSES, listDeliveries, type DeliveryStatus } from '../notify/deliveries.js';
+import { DELIVERY_STATUSES, getDelivery, listDeliveries, type DeliveryStatus } from '../notify/deliveries.js';
 import { teamById, teamsConfig } from '../notify/teams.js';
 import { webhookSecret } from '../notify/webhook.js';
 import { retryDelivery, testTeam } from '../routes/notifications.js';
@@ -39,6 +39,9 @@ export async function deliveries(c: Context<AppEnv>) {
   const page = await listDeliveries(c.env.INDEX, { status: status as DeliveryStatus | undefined, limit: PAGE, after });
   const session = c.get('session');
   const tested = teamById(c.req.query('tested') ?? '');
+  // A retry's notice tells the delivery's recorded outcome, and only for a delivery that exists (not a link's text).
+  const retriedId = c.req.query('retried');
+  const retried = retriedId && retriedId.length <= 200 ? await getDelivery(c.env.INDEX, retriedId) : null;
   const problem = notConfigured(c);
   const next = new URLSearchParams(status ? { status } : {});
   if (page.after) next.set('cursor', toCursor(page.after));
@@ -54,9 +57,9 @@ export async function deliveries(c: Context<AppEnv>) {
           Test sent to {tested.name}: {c.req.query('ok') === '1' ? 'every destination answered.' : 'some destination failed; see the rows below and its receiver.'}
         </p>
       )}
-      {c.req.query('retried') && (
+      {retried && (
         <p class="notice" role="status">
-          Delivery {c.req.query('retried')} sent again: {c.req.query('outcome') === 'delivered' ? 'delivered.' : 'it failed again and stays queued for retries.'}
+          Delivery {retried.id} sent again: {retried.status === 'delivered' ? 'delivered.' : 'it failed again and stays queued for retries.'}
         </p>
       )}
       <section aria-labelledby="teams-h">
@@ -151,7 +154,7 @@ export async function retry(c: Context<AppEnv>) {
   if (problem) fail(503, 'not_configured', problem);
   const id = idParam(c, 'a delivery');
   const d = await retryDelivery(c.env, id);
-  return c.redirect(`/app/deliveries?retried=${encodeURIComponent(id)}&outcome=${d.status}`, 303);
+  return c.redirect(`/app/deliveries?retried=${encodeURIComponent(id)}`, 303);
 }
 
 export async function sendTest(c: Context<AppEnv>) {

@@ -4,6 +4,7 @@
  * styles only from /app/static, no inline script but JSON islands, which are not executed.
  */
 import { Hono } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import { bodyLimit } from 'hono/body-limit';
 import { csrf } from 'hono/csrf';
 import { fail } from '../errors.js';
@@ -12,6 +13,7 @@ import { leadProfile } from './lead.js';
 import { liveRoutes } from './live.js';
 import { overview } from './overview.js';
 import { contacted, queue } from './queue.js';
+import type { Env } from '../env.js';
 import { requireCsrfToken, requireSession, type AppEnv } from './session.js';
 import { signInRoutes } from './sign-in.js';
 import { staticRoutes } from './static.js';
@@ -19,6 +21,25 @@ import { staticRoutes } from './static.js';
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 /** The largest form the dashboard takes (a sign-in, a contact): bigger bodies are refused before they are read. */
 const FORM_BYTES = 8_192;
+
+/**
+ * The dashboard answers only on its own host. In edge mode the marketing site's hostname routes to this Worker,
+ * and a script on that site (a tag manager, a chat widget, an XSS in the CMS) is same-origin with anything the
+ * Worker answers there: it could read /app with the operator's cookie and post its forms, past SameSite and the
+ * Origin check. So outside development /app exists only on the host of PUBLIC_URL (which must not be a host
+ * routed through edge mode), and answers 404 everywhere else — and everywhere, without PUBLIC_URL.
+ */
+export const dashboardHost = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+  if (c.env.ENVIRONMENT === 'development') return next();
+  let own: string;
+  try {
+    own = new URL(c.env.PUBLIC_URL ?? '').host;
+  } catch {
+    fail(404, 'dashboard_not_configured', `the dashboard answers only on the host of PUBLIC_URL, which is ${c.env.PUBLIC_URL ? 'not a URL' : 'not set'}: set it to this deployment's own address (https://leads.example.com), a host that is not routed through edge mode`);
+  }
+  if (new URL(c.req.url).host !== own) fail(404, 'not_found', 'the dashboard does not answer on this host (only on the host of PUBLIC_URL)');
+  await next();
+});
 
 export const appRoutes = new Hono<AppEnv>();
 

@@ -1,4 +1,5 @@
 /** The dashboard's page frame: navigation, sign-out, the one stylesheet and the two scripts, and chart data. */
+import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import { APP_ASSETS } from '../generated/app-assets.js';
 import type { Session } from './session.js';
@@ -36,7 +37,17 @@ export const ActionHeader = () => (
 /** A form field carrying the session's CSRF token. */
 export const CsrfField = (props: { session: Session }) => <input type="hidden" name="_csrf" value={props.session.csrf} />;
 
-export function Layout(props: { title: string; section: Section; session?: Session; live?: string; children?: Child }) {
+type LayoutProps = { title: string; section: Section; session?: Session; live?: string; children?: Child };
+
+/** A page: the document type first (without it a browser renders in quirks mode), then the frame. */
+export const Layout = (props: LayoutProps) => (
+  <>
+    {raw('<!DOCTYPE html>')}
+    <Frame {...props} />
+  </>
+);
+
+function Frame(props: LayoutProps) {
   return (
     <html lang="en">
       <head>

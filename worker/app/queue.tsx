@@ -8,6 +8,7 @@ import { FIT_GRADES } from '../../shared/fit.js';
 import { fail } from '../errors.js';
 import { activeModel } from '../model.js';
 import { teamsConfig } from '../notify/teams.js';
+import { isIndexed } from '../lead-index.js';
 import { checkId, queuePage, queueQueryOf, recordContact } from '../routes/leads.js';
 import { ActionHeader, CsrfField, Layout, num, when } from './layout.js';
 import { changeCursor } from './live.js';
@@ -51,7 +52,8 @@ export async function queue(c: Context<AppEnv>) {
   const unknown = Object.keys(given).filter((k) => !(FILTERS as readonly string[]).includes(k));
   if (unknown.length) fail(400, 'invalid_query', `the queue page has no parameter ${unknown.map((k) => `"${k.slice(0, 20)}"`).join(', ')} (${FILTERS.join(', ')})`);
   const query = queueQueryOf({ ...given, limit: [String(PAGE)], order: ['priority'] });
-  const [page, cursor] = await Promise.all([queuePage(c.env.INDEX, query), changeCursor(c.env.INDEX)]);
+  // The notice names a lead only when one of that id exists: a link cannot make the page say what it likes.
+  const [page, cursor, recorded] = await Promise.all([queuePage(c.env.INDEX, query), changeCursor(c.env.INDEX), done?.[0] && done[0].length <= 2_000 ? isIndexed(c.env.INDEX, done[0]) : false]);
   const t = activeModel().types[0];
   const one = (k: string) => given[k]?.[0];
   const first = new URLSearchParams(Object.entries(given).flatMap(([k, v]): [string, string][] => (k === 'cursor' ? [] : [[k, v[0]]])));
@@ -61,9 +63,9 @@ export async function queue(c: Context<AppEnv>) {
   const session = c.get('session');
   return c.html(
     <Layout title="Work queue" section="queue" session={session} live={cursor}>
-      {done && (
+      {recorded && (
         <p class="notice" role="status">
-          Contact recorded for {done[0]}.
+          Contact recorded for {done![0]}.
         </p>
       )}
       <form method="get" action="/app/queue" class="filters" role="search">
@@ -154,6 +156,6 @@ export async function contacted(c: Context<AppEnv>) {
   const team = typeof body.team === 'string' && teamsConfig().teams.some((t) => t.id === body.team) ? body.team : undefined;
   const done = await recordContact(c.env, id, { by: 'dashboard', ...(team ? { team } : {}) });
   if (!done) fail(404, 'lead_not_found', `no lead is known by "${id.slice(0, 100)}"`);
-  const back = safeNext(body.back, `/app/leads/${encodeURIComponent(id)}`);
+  const back = safeNext(c, body.back, `/app/leads/${encodeURIComponent(id)}`);
   return c.redirect(`${back}${back.includes('?') ? '&' : '?'}contacted=${encodeURIComponent(id)}`, 303);
 }

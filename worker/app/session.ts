@@ -130,7 +130,21 @@ export const requireCsrfToken = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-/** Where to go after signing in or a form: only a path of the dashboard itself (no open redirect). */
-export function safeNext(next: unknown, fallback = '/app'): string {
-  return typeof next === 'string' && /^\/app(?:[/?#]|$)/.test(next) && !next.startsWith('//') && !/[\\\r\n]/.test(next) ? next : fallback;
+/**
+ * Where to go after signing in or a form: only a path of the dashboard itself (no open redirect). The given
+ * value is resolved as the browser would resolve it against this page (`..`, backslashes, tabs and newlines
+ * included), must stay on this origin under `/app`, and comes back re-serialized: control characters
+ * percent-encoded, so the Location header is always valid.
+ */
+export function safeNext(c: AppContext, next: unknown, fallback = '/app'): string {
+  if (typeof next !== 'string' || next.length > 2_000) return fallback;
+  const origin = new URL(c.req.url).origin;
+  let url: URL;
+  try {
+    url = new URL(next, origin);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== origin || !(url.pathname === '/app' || url.pathname.startsWith('/app/'))) return fallback;
+  return url.pathname + url.search;
 }

@@ -25,13 +25,13 @@ function SignIn(props: { next: string; error?: string }) {
 
 export const signInRoutes = new Hono<AppEnv>()
   .get('/sign-in', async (c) => {
-    const next = safeNext(c.req.query('next'));
+    const next = safeNext(c, c.req.query('next'));
     if (await sessionOf(c)) return c.redirect(next, 303);
     return c.html(<SignIn next={next} />);
   })
   .post('/sign-in', async (c) => {
     const body = await formOf(c);
-    const next = safeNext(body.next);
+    const next = safeNext(c, body.next);
     const secret = typeof body.secret === 'string' ? body.secret : '';
     if (!secret || !(await isOperatorSecret(c.env, secret))) {
       await delayFailedSignIn();

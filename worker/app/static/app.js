@@ -1,5 +1,5 @@
 // The dashboard's only script: draws the charts from their JSON islands with uPlot, and keeps pages marked
-// data-live current by polling /app/api/changes (short polling: one small indexed query every 3 s per open tab).
+// data-live current by polling /app/api/changes (short polling: two O(1) indexed reads every 3 s per open tab).
 (function () {
   'use strict';
   var COLORS = ['#1f5fbf', '#b3261e', '#1b7f3b', '#8a4baf', '#a15c00', '#00707a', '#5f6368', '#c2185b'];
@@ -63,11 +63,38 @@
     if (el) el.focus({ preventScroll: true });
   }
 
+  // Once the session is gone (expired, signed out in another tab), polling stops and the page says so: the API
+  // answers 401, and a page fetch lands on the sign-in page.
+  var signedOut = false;
+  function showSignedOut() {
+    if (signedOut) return;
+    signedOut = true;
+    var p = document.createElement('p');
+    p.className = 'error';
+    p.id = 'signed-out';
+    p.setAttribute('role', 'alert');
+    var a = document.createElement('a');
+    a.href = '/app/sign-in?next=' + encodeURIComponent(location.pathname + location.search);
+    a.textContent = 'sign in again';
+    p.append('Signed out — ', a);
+    var main = document.getElementById('main');
+    var h1 = main && main.querySelector('h1');
+    if (h1) h1.after(p);
+    else document.body.prepend(p);
+  }
+
+  // Resolves true when the live regions were swapped for fresh ones, false otherwise.
   function refresh() {
     return fetch(location.href, { credentials: 'same-origin', headers: { Accept: 'text/html' } })
-      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (r) {
+        if (r.redirected && new URL(r.url).pathname === '/app/sign-in') {
+          showSignedOut();
+          return null;
+        }
+        return r.ok ? r.text() : null;
+      })
       .then(function (html) {
-        if (!html) return;
+        if (!html) return false;
         var doc = new DOMParser().parseFromString(html, 'text/html');
         Array.prototype.forEach.call(document.querySelectorAll('[data-live-region]'), function (old) {
           var fresh = doc.getElementById(old.id);
@@ -79,21 +106,33 @@
         });
         var status = document.getElementById('live-status');
         if (status) status.textContent = 'Updated ' + new Date().toLocaleTimeString();
+        return true;
       });
   }
 
+  // The page's cursor moves only once the page shows what it stands for: a failed refresh is tried again at the
+  // next poll, which still finds the index ahead of the page.
   function poll() {
     var since = document.body.getAttribute('data-live');
     if (!since) return;
     fetch('/app/api/changes?since=' + encodeURIComponent(since), { credentials: 'same-origin' })
-      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (r) {
+        if (r.status === 401) {
+          showSignedOut();
+          return null;
+        }
+        return r.ok ? r.json() : null;
+      })
       .then(function (j) {
         if (!j || j.cursor === since) return;
-        document.body.setAttribute('data-live', j.cursor);
-        return refresh();
+        return refresh().then(function (ok) {
+          if (ok) document.body.setAttribute('data-live', j.cursor);
+        });
       })
       .catch(function () {})
-      .then(function () { setTimeout(poll, POLL_MS); });
+      .then(function () {
+        if (!signedOut) setTimeout(poll, POLL_MS);
+      });
   }
 
   function start() {
