@@ -175,25 +175,34 @@ export const runStarted = (env: Env, seq: number): Promise<boolean> =>
  * The bundled file, stored and published once per distinct fingerprint, in one transaction (isolates race
  * here). A file that replaces an earlier version starts the rescoring of every lead, as a publication does.
  */
-async function seedFile(env: Env, now: number): Promise<void> {
+/**
+ * Stores the bundled file as a version when its fingerprint is new. It is published when the version published
+ * now came from the file too (a deploy changed the file the deployment follows); when an operator published a
+ * version of their own (or rolled back to one), the new file waits as a draft beside it instead of replacing
+ * their choice. `file`/`body`: the bundled model (another in tests).
+ */
+export async function seedFile(env: Env, now: number, file = activeModel(), body: unknown = configuredModel): Promise<void> {
   const db = env.INDEX;
-  const file = activeModel();
   const seen = await db.prepare("SELECT 1 AS x FROM models WHERE source = 'file' AND fingerprint = ?1").bind(file.fingerprint).first();
   if (seen) return resumeRun(env);
   const absent = "NOT EXISTS (SELECT 1 FROM models WHERE source = 'file' AND fingerprint = ?1)";
+  const chosen = "EXISTS (SELECT 1 FROM models WHERE status = 'published' AND source = 'api')";
   const [, inserted, publication] = await db.batch([
-    db.prepare(`UPDATE models SET status = 'retired' WHERE status = 'published' AND ${absent}`).bind(file.fingerprint),
+    db.prepare(`UPDATE models SET status = 'retired' WHERE status = 'published' AND ${absent} AND NOT ${chosen}`).bind(file.fingerprint),
     db
       .prepare(
-        `INSERT INTO models (version, model_id, fingerprint, body, status, source, created_at, created_by, published_at)
-         SELECT COALESCE(MAX(version), 0) + 1, ?2, ?1, ?3, 'published', 'file', ?4, 'deploy', ?4 FROM models WHERE ${absent}`,
+        `INSERT INTO models (version, model_id, fingerprint, body, status, source, created_at, created_by, published_at, note)
+         SELECT COALESCE(MAX(version), 0) + 1, ?2, ?1, ?3, CASE WHEN ${chosen} THEN 'draft' ELSE 'published' END, 'file', ?4, 'deploy',
+           CASE WHEN ${chosen} THEN NULL ELSE ?4 END,
+           CASE WHEN ${chosen} THEN 'a deploy brought this file while a version of your own is published: publish it to follow the file' END
+         FROM models WHERE ${absent}`,
       )
-      .bind(file.fingerprint, file.id, storedBody(configuredModel), now),
-    // The version just stored is the only file version never published.
+      .bind(file.fingerprint, file.id, storedBody(body), now),
+    // The version just stored is the only file version never published (unless it waits as a draft).
     db
       .prepare(
         `INSERT INTO model_publications (version, at, by)
-         SELECT version, ?2, 'deploy' FROM models m WHERE source = 'file' AND fingerprint = ?1
+         SELECT version, ?2, 'deploy' FROM models m WHERE source = 'file' AND fingerprint = ?1 AND status = 'published'
            AND NOT EXISTS (SELECT 1 FROM model_publications p WHERE p.version = m.version) RETURNING seq, version`,
       )
       .bind(file.fingerprint, now),

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { JsonObject, LeadEvent } from '../../shared/events.js';
 import { B2B_ENGAGEMENT, B2B_RULES, b2bFloors } from '../../shared/models/b2b-default.js';
 import { score } from '../../shared/score.js';
+import { compileModel } from '../../shared/compile.js';
 import { DIRECTORY_SHARDS, directoryShard } from '../../worker/directory.js';
 import type { LeadRpc } from '../../worker/lead/index.js';
 import { activeModel, resolveModel } from '../../worker/model.js';
@@ -380,5 +381,22 @@ describe('model versions', () => {
     // Back to the file's version for the files after this one.
     const { publish: again } = await import('../../worker/models.js');
     await again(env.INDEX, seed.version, 'test');
+  });
+
+  it('a deploy with a changed file does not replace a version the operator published: the file waits as a draft', async () => {
+    const { publish, seedFile } = await import('../../worker/models.js');
+    const seed = await published();
+    const mine = await draft();
+    await publish(env.INDEX, mine, 'ops@example.com');
+    // The next deploy bundles another file (here the three-tier preset): stored, not published.
+    const body = { extends: 'b2b-three-tier' };
+    const other = compileModel(resolveModel(body));
+    await seedFile(env, Date.now(), other, body);
+    const { versions, published: now } = await get('/v1/models');
+    expect(now.version).toBe(mine);
+    const stored = versions.find((v: any) => v.source === 'file' && v.fingerprint === other.fingerprint);
+    expect(stored).toMatchObject({ status: 'draft', createdBy: 'deploy', note: expect.stringMatching(/publish it to follow the file/) });
+    expect((await get(`/v1/models/${stored.version}`)).publications).toEqual([]);
+    await publish(env.INDEX, seed.version, 'test');
   });
 });
