@@ -81,7 +81,8 @@ function chartOf(changes: { at: number; rank: number }[], ledger: LedgerLine[], 
     series: [
       { label: `Level (0 ${t.tierNames[0]} … ${t.tierIds.length - 1} ${t.tierNames[t.tierIds.length - 1]})`, values: rank, steps: true },
       { label: 'Lead score', values: leadScore, scale: 'pts', steps: true },
-      { label: 'Engagement score', values: engagementScore, scale: 'pts', steps: true },
+      // Dashed: it often runs on the lead score's line.
+      { label: 'Engagement score', values: engagementScore, scale: 'pts', steps: true, dash: [6, 4] },
     ],
   };
 }

@@ -22,7 +22,7 @@
     var series = [{}];
     var data = [d.x];
     d.series.forEach(function (s, i) {
-      series.push({ label: s.label, stroke: COLORS[i % COLORS.length], width: i === 0 ? 2.5 : 1.5, scale: s.scale || 'y', paths: s.steps ? uPlot.paths.stepped({ align: 1 }) : undefined, value: s.percent ? function (u, v) { return v == null ? '—' : (v * 100).toFixed(1) + ' %'; } : undefined });
+      series.push({ label: s.label, stroke: COLORS[i % COLORS.length], width: i === 0 ? 2.5 : 1.5, scale: s.scale || 'y', dash: s.dash, paths: s.steps ? uPlot.paths.stepped({ align: 1 }) : undefined, value: s.percent ? function (u, v) { return v == null ? '—' : (v * 100).toFixed(1) + ' %'; } : undefined });
       data.push(s.values);
     });
     var axes = [{}, { scale: 'y', values: d.percent ? function (u, vs) { return vs.map(function (v) { return Math.round(v * 100) + ' %'; }); } : undefined }];
@@ -52,7 +52,10 @@
         ctx.moveTo(x, top);
         ctx.lineTo(x, bottom);
         ctx.stroke();
-        ctx.fillText(m.label, x + 4 * devicePixelRatio, top + 14 * devicePixelRatio);
+        // The label on the line's right, or on its left where it would leave the plot.
+        var w = ctx.measureText(m.label).width;
+        var right = x + 4 * devicePixelRatio + w <= u.bbox.left + u.bbox.width;
+        ctx.fillText(m.label, right ? x + 4 * devicePixelRatio : x - 4 * devicePixelRatio - w, top + 14 * devicePixelRatio);
       });
       ctx.restore();
     };
