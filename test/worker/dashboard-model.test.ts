@@ -38,8 +38,8 @@ afterAll(async () => {
 });
 
 describe('dashboard model page', () => {
-  it('lists the versions with the published one and its publication', async () => {
-    const { cookie } = await signIn();
+  it('lists the versions with the published one, and saves its body back as a draft', async () => {
+    const { cookie, csrf } = await signIn();
     const { status, html } = await page('/app/model', cookie);
     expect(status).toBe(200);
     expect(html).toContain('<a href="/app/model" aria-current="page">Model</a>');
@@ -55,6 +55,15 @@ describe('dashboard model page', () => {
     // The editor is prefilled with the published version's body.
     const text = unescape(/<textarea name="model"[^>]*>([^<]*)<\/textarea>/.exec(html)![1]);
     expect(JSON.parse(text)).toEqual((await api(`/v1/models/${published.version}`)).model);
+    // Sent back as it is, it is a draft: a form far bigger than the dashboard's other forms (8 KB) is taken.
+    const body = new URLSearchParams({ _csrf: csrf, model: text }).toString();
+    expect(body.length).toBeGreaterThan(8_192);
+    const saved = await postForm('/app/model/drafts', cookie, { _csrf: csrf, model: text });
+    expect(saved.status).toBe(303);
+    const version = Number(/version=(\d+)/.exec(saved.headers.get('Location')!)![1]);
+    expect((await api(`/v1/models/${version}`))).toMatchObject({ status: 'draft', fingerprint: (await api(`/v1/models/${published.version}`)).fingerprint });
+    // Past the draft form's limit: refused before it is read.
+    expect((await postForm('/app/model/drafts', cookie, { _csrf: csrf, model: 'x'.repeat(300_000) })).status).toBe(413);
     expect((await page('/app/model?version=abc', cookie)).status).toBe(400);
     expect((await page('/app/model?version=99999', cookie)).status).toBe(404);
   });
