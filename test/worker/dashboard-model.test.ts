@@ -144,6 +144,10 @@ describe('dashboard model page', () => {
     expect(published.status).toBe(303);
     const { published: ref } = await api('/v1/models');
     expect(ref.version).toBe(version);
+    // Under way (the run waits 6 s for cached publications to expire before its sweep): the page polls itself.
+    const during = await page('/app/model', cookie);
+    expect(during.html).toContain('<div id="model-live" data-live-region="true" data-poll="2000">');
+    expect(during.html).not.toContain(`data-run="publish-${ref.seq}" data-status="complete"`);
     const run = await waitRun(`/v1/models/${version}/publish`);
     const pub = await page('/app/model', cookie);
     expect(pub.html).toContain(`data-published="${version}"`);
