@@ -94,6 +94,8 @@ export const storedBody = (body: unknown): string => JSON.stringify(resolveModel
 
 let published: { ref: ModelRef; until: number } | null = null;
 let seeded = false;
+/** The seeding under way: concurrent first calls of an isolate wait for one, rather than racing to store the file. */
+let seeding: Promise<void> | null = null;
 let refreshing: Promise<ModelRef | null> | null = null;
 
 /** The published version, compiled: what the conversion evidence analyses and lead reads apply. */
@@ -129,7 +131,10 @@ export async function publishedRef(env: Env, now = Date.now()): Promise<ModelRef
   if (published && published.until > now) return published.ref;
   const db = env.INDEX;
   if (!seeded) {
-    await seedFile(env, now);
+    seeding ??= seedFile(env, now).finally(() => {
+      seeding = null;
+    });
+    await seeding;
     seeded = true;
   }
   const row = await db.prepare('SELECT seq, version FROM model_publications ORDER BY seq DESC LIMIT 1').first<ModelRef>();
@@ -236,6 +241,12 @@ export async function listVersions(env: Env): Promise<ModelVersion[]> {
   await publishedRef(env);
   const { results } = await db.prepare('SELECT * FROM models ORDER BY version').all<Row>();
   return results.map(versionOf);
+}
+
+/** Every publication, oldest first: when each version started scoring (the lead chart's version markers). */
+export async function listPublications(db: D1Database): Promise<ModelPublication[]> {
+  const { results } = await db.prepare('SELECT seq, version, at, by, run FROM model_publications ORDER BY seq').all<{ seq: number; version: number; at: number; by: string; run: string | null }>();
+  return results.map((p) => ({ ...p, at: iso(p.at)! }));
 }
 
 export async function getVersion(env: Env, version: number): Promise<(ModelVersion & { model: unknown; publications: ModelPublication[] }) | null> {

@@ -77,7 +77,8 @@ const chartDrawn = (page: Page) => page.locator('[data-chart] .uplot canvas').fi
 
 describe('the dashboard in Chromium', () => {
   for (const width of ['desktop', 'phone'] as const) {
-    it(`signs in and shows every page with the simulated data (${width})`, async () => {
+    // The model page's preview replays every simulated lead's history.
+    it(`signs in and shows every page with the simulated data (${width})`, { timeout: 180_000 }, async () => {
       const { context, page, errors } = await signedIn(width);
       // The queue: a team's leads, highest level first.
       await page.getByLabel('Team').selectOption('sdr');
@@ -112,6 +113,21 @@ describe('the dashboard in Chromium', () => {
       await page.getByRole('link', { name: 'Deliveries' }).click();
       expect(await page.locator('tr[data-delivery]').count()).toBeGreaterThan(0);
       await shot(page, 'deliveries', width);
+
+      // The model page: the versions; a draft saved from the editor (the published body as it is prefilled) and
+      // its preview, which the page polls for until the run is complete — no reload.
+      await page.getByRole('link', { name: 'Model' }).click();
+      await page.waitForURL(/\/app\/model$/);
+      expect(await page.locator('tr[data-version]').count()).toBeGreaterThan(0);
+      await page.getByLabel('Note (why)').fill(`as published, from the ${width} walk`);
+      await page.getByRole('button', { name: 'Save draft' }).click();
+      await page.waitForURL(/done=saved/);
+      await page.locator('tr[aria-current]').getByRole('button', { name: 'Preview' }).click();
+      await page.waitForURL(/done=preview/);
+      await page.locator('#preview [data-status="complete"]').waitFor({ timeout: 90_000 });
+      // The same model: every lead keeps its level.
+      expect(await page.locator('[data-preview-sentence]').innerText()).toMatch(/^No lead of \d+ changes level\. 0 of \d+ leads affected\.$/);
+      await shot(page, 'model', width);
 
       // Nothing overflows the phone's width.
       if (width === 'phone') expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);

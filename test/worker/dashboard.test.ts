@@ -10,23 +10,8 @@ import { inlineJson, num } from '../../worker/app/layout.js';
 import { CURSOR_READS } from '../../worker/app/live.js';
 import { mode, received } from './receiver.js';
 import app from '../../worker/index.js';
-import { BASE, SECRET, browserBatch, call as callFollowing, drain, env, readLead, serverBatch, uid } from './helpers.js';
-
-/** Requests as a browser's own, with redirects shown rather than followed (the Worker's loopback follows them). */
-const call = (path: string, init: RequestInit = {}) => callFollowing(path, { redirect: 'manual', ...init });
-
-const FORM = { 'Content-Type': 'application/x-www-form-urlencoded', Origin: BASE };
-
-/** Signs in with the local secret key: the session cookie and the page's CSRF token. */
-async function signIn() {
-  const res = await call('/app/sign-in', { method: 'POST', headers: FORM, body: new URLSearchParams({ secret: 'sk_dev', next: '/app' }) });
-  expect(res.status).toBe(303);
-  const cookie = res.headers.get('Set-Cookie')!.split(';')[0];
-  const page = await call('/app', { headers: { Cookie: cookie } });
-  expect(page.status).toBe(200);
-  const csrf = /name="_csrf" value="([0-9a-f]{64})"/.exec(await page.text())![1];
-  return { cookie, csrf };
-}
+import { call, FORM, island, page, signIn } from './dashboard-session.js';
+import { BASE, SECRET, browserBatch, drain, env, readLead, serverBatch, uid } from './helpers.js';
 
 /** The session-signing key session.ts derives from a deployment's secret keys, derived here on its own. */
 async function sessionKeyOf(secret: string): Promise<ArrayBuffer> {
@@ -42,10 +27,6 @@ function expectOnDashboard(location: string | null, what: string) {
   expect(url.pathname, what).toMatch(/^\/app(?:\/|$)/);
 }
 
-const page = async (path: string, cookie: string) => {
-  const res = await call(path, { headers: { Cookie: cookie } });
-  return { status: res.status, html: await res.text(), res };
-};
 
 /** A Very Hot lead (a demo request) routed to the account executives, with an open SLA. */
 async function hotLead() {
@@ -304,9 +285,20 @@ describe('dashboard lead profile', () => {
     expect(html).toMatch(/class="sla-open">ae: very_hot, open/);
     // The account executives and their manager were told: the deliveries of this lead, and only its.
     expect(html).toMatch(/<td data-label="Type">lead.level_changed<\/td><td data-label="Team">(ae|manager)<\/td>/);
-    const chart = JSON.parse(/<script type="application\/json" id="lead-chart">(.*?)<\/script>/.exec(html)![1]);
+    // The chart: the level history as steps, and both scores as the ledger builds them, ending at the lead's scores.
+    const chart = island(html, 'lead-chart');
+    expect(chart.series.map((x: any) => x.label.split(' (')[0])).toEqual(['Level', 'Lead score', 'Engagement score']);
     expect(chart.series[0].values.at(-1)).toBe(4);
-    expect(chart.series[1].values.at(-1)).toBeGreaterThan(0);
+    expect(chart.series[1].values.at(-1)).toBe(Math.round(lead.leadScore * 10) / 10);
+    expect(chart.series[2].values.at(-1)).toBe(Math.round(lead.engagementScore * 10) / 10);
+    for (const x of chart.series) expect(x.values.length).toBe(chart.x.length);
+    expect(Array.isArray(chart.markers)).toBe(true);
+    // The conversion probability, or why there is none, as the lead read gives it.
+    // (The fit the first read started is stored by now: read again for the one the page showed.)
+    const { conversionProbability: p, conversionModel: m } = (await (await readLead(id)).json()) as any;
+    const shown = /<p data-probability="[^"]*">([^<]*)<\/p>/.exec(html)![1].replaceAll('&quot;', '"');
+    expect(shown).toBe(p === null ? `No conversion probability: ${m.reason}` : `${Math.round(p * 100)} % chance to convert (calibrated on ${m.conversions} outcomes of ${m.leads} leads, fitted ${m.fittedAt.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, ' UTC')})`);
+    expect(html).toContain(`<dd>b2b-default v${lead.model.version}</dd>`);
   });
 
   it('answers 404 for an unknown lead and 400 for an id too long', async () => {

@@ -108,3 +108,14 @@ export const migrateIndex = () => applyD1Migrations(env.INDEX, env.INDEX_MIGRATI
 // Every test file that writes leads has the index their outboxes deliver to (an undeliverable row keeps its
 // lead's alarm retrying, which holds the test pool between files).
 await migrateIndex();
+
+/** Polls a model run's status path (GET /v1/models/{version}/preview|publish[/{run}]) until it completes. */
+export async function waitRun(status: string): Promise<any> {
+  for (let i = 0; i < 1200; i++) {
+    const s = await (await call(status, { headers: { Authorization: SECRET } })).json<any>();
+    if (s.status === 'complete') return s;
+    if (s.status === 'errored' || s.status === 'terminated') throw new Error(`run ${s.status}: ${JSON.stringify(s.error)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${status} did not finish`);
+}

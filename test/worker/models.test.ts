@@ -14,7 +14,7 @@ import { DIRECTORY_SHARDS, directoryShard } from '../../worker/directory.js';
 import type { LeadRpc } from '../../worker/lead/index.js';
 import { activeModel, resolveModel } from '../../worker/model.js';
 import { compileVersion, draftProblems } from '../../worker/models.js';
-import { call, DAY, drain, env, iso, leadObject, readLead, restart, SECRET, serverBatch, uid } from './helpers.js';
+import { call, DAY, drain, env, iso, leadObject, readLead, restart, SECRET, serverBatch, uid, waitRun } from './helpers.js';
 
 const auth = { Authorization: SECRET };
 const get = async (path: string) => (await call(path, { headers: auth })).json<any>();
@@ -66,15 +66,6 @@ const ownVersion = (key: string) =>
     Object.fromEntries(state.storage.sql.exec<{ k: string; v: string }>("SELECT k, v FROM meta WHERE k LIKE 'model_%' AND k != 'model_target' ORDER BY k").toArray().map((r) => [r.k, r.v])),
   ) as Promise<Record<string, string>>;
 
-async function waitRun(status: string): Promise<any> {
-  for (let i = 0; i < 1200; i++) {
-    const s = await get(status);
-    if (s.status === 'complete') return s;
-    if (s.status === 'errored' || s.status === 'terminated') throw new Error(`run ${s.status}: ${JSON.stringify(s.error)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${status} did not finish`);
-}
 
 async function draft(model: unknown = DRAFT): Promise<number> {
   const res = await post('/v1/models', { model, note: 'other pages count for more', by: 'ops@example.com' });

@@ -7,9 +7,11 @@ import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { bodyLimit } from 'hono/body-limit';
 import { csrf } from 'hono/csrf';
+import { DRAFT_LIMIT } from '../routes/models.js';
 import { fail } from '../errors.js';
 import { deliveries, retry, sendTest } from './deliveries.js';
 import { leadProfile } from './lead.js';
+import { modelAction, modelPage, saveDraft } from './model.js';
 import { liveRoutes } from './live.js';
 import { overview } from './overview.js';
 import { contacted, queue } from './queue.js';
@@ -21,6 +23,9 @@ import { staticRoutes } from './static.js';
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 /** The largest form the dashboard takes (a sign-in, a contact): bigger bodies are refused before they are read. */
 const FORM_BYTES = 8_192;
+/** The model page's draft form: a model file of DRAFT_LIMIT characters, form-encoded (which can triple it). */
+const DRAFT_FORM_BYTES = 3 * DRAFT_LIMIT + FORM_BYTES;
+const DRAFT_FORM = '/app/model/drafts';
 
 /**
  * The dashboard answers only on its own host. In edge mode the marketing site's hostname routes to this Worker,
@@ -61,7 +66,10 @@ appRoutes.use('*', async (c, next) => {
   }
   await next();
 });
-appRoutes.use('*', bodyLimit({ maxSize: FORM_BYTES, onError: () => fail(413, 'body_too_large', `a dashboard form is at most ${FORM_BYTES} bytes`) }));
+const limit = (maxSize: number, what: string) => bodyLimit({ maxSize, onError: () => fail(413, 'body_too_large', `${what} is at most ${maxSize} bytes`) });
+const formLimit = limit(FORM_BYTES, 'a dashboard form');
+const draftLimit = limit(DRAFT_FORM_BYTES, 'a model draft form');
+appRoutes.use('*', (c, next) => (c.req.path === DRAFT_FORM ? draftLimit : formLimit)(c, next));
 
 appRoutes.route('/static', staticRoutes);
 appRoutes.route('/', signInRoutes);
@@ -71,7 +79,10 @@ appRoutes.get('/', overview);
 appRoutes.get('/queue', queue);
 appRoutes.get('/leads/:id', leadProfile);
 appRoutes.post('/leads/:id/contacted', contacted);
+appRoutes.get('/model', modelPage);
+appRoutes.post('/model/drafts', saveDraft);
+appRoutes.post('/model/:version/:action', modelAction);
 appRoutes.get('/deliveries', deliveries);
 appRoutes.post('/deliveries/:id/retry', retry);
 appRoutes.post('/teams/:id/test', sendTest);
-appRoutes.all('*', (c) => c.json({ error: 'not_found', message: `the dashboard has no ${c.req.method} ${c.req.path} (pages: /app, /app/queue, /app/leads/{id}, /app/deliveries)` }, 404));
+appRoutes.all('*', (c) => c.json({ error: 'not_found', message: `the dashboard has no ${c.req.method} ${c.req.path} (pages: /app, /app/queue, /app/leads/{id}, /app/model, /app/deliveries)` }, 404));

@@ -9,6 +9,7 @@ export const asset = (name: string) => `/app/static/${name}?v=${APP_ASSETS[name]
 const NAV = [
   ['overview', '/app', 'Overview'],
   ['queue', '/app/queue', 'Queue'],
+  ['model', '/app/model', 'Model'],
   ['deliveries', '/app/deliveries', 'Deliveries'],
 ] as const;
 

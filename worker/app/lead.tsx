@@ -1,15 +1,17 @@
 /**
- * A lead's profile: traits and fit, level and scores, a chart of its level over time (the index's level
- * history) with the points its recent events earned, the timeline of events with each one's points and reasons,
+ * A lead's profile: traits and fit, level, scores and conversion probability, a chart of its level over time (the
+ * index's level history) with both scores as its ledger builds them and the model publications marked, the timeline of events with each one's points and reasons,
  * the ledger as the lead read gives it, its SLAs and the notifications sent about it.
  */
 import type { Context } from 'hono';
-import type { EventView, LeadView } from '../../shared/api.js';
+import type { LeadView, LedgerLine } from '../../shared/api.js';
 import { fail } from '../errors.js';
 import { candidateKeys } from '../identity.js';
 import { leadStub } from '../lead/index.js';
+import type { ProbabilityView } from '../learning.js';
 import { levelChanges } from '../lead-index.js';
 import { activeModel } from '../model.js';
+import { listPublications, type ModelPublication } from '../models.js';
 import { listDeliveries } from '../notify/deliveries.js';
 import { checkId, readLead } from '../routes/leads.js';
 import { ChartData, CsrfField, Layout, num, when } from './layout.js';
@@ -36,31 +38,60 @@ function Facts(props: { rows: [string, unknown][] }) {
   );
 }
 
-/** The chart: the level's rank as steps, and the running total of the shown events' points on its own axis. */
-function chartOf(changes: { at: number; rank: number }[], events: EventView[], now: number) {
+/** A vertical mark on a chart: when a model version was published. */
+export interface ChartMarker {
+  x: number;
+  label: string;
+}
+
+/**
+ * The chart: the level's rank as steps (the index's level history), the two scores as the ledger builds them
+ * (each entry's running sum from the ledger's opening balance on), and a mark at each model publication in the
+ * chart's span.
+ */
+function chartOf(changes: { at: number; rank: number }[], ledger: LedgerLine[], publications: ModelPublication[], now: number) {
   const t = activeModel().types[0];
-  const chrono = [...events].reverse();
-  const times = [...new Set([...changes.map((c) => c.at), ...chrono.map((e) => Date.parse(e.timestamp)), now])].sort((a, b) => a - b);
+  const entries = ledger.map((l) => ({ at: Date.parse(l.at), lead: l.counts === 'engagement' ? 0 : l.points, engagement: l.counts === 'lead' ? 0 : l.points }));
+  const times = [...new Set([...changes.map((c) => c.at), ...entries.map((e) => e.at), now])].sort((a, b) => a - b);
   let ci = -1;
   let ei = 0;
-  let points = 0;
+  let lead = 0;
+  let engagement = 0;
   const rank: (number | null)[] = [];
-  const earned: number[] = [];
+  const leadScore: (number | null)[] = [];
+  const engagementScore: (number | null)[] = [];
+  const round = (v: number) => Math.round(Math.max(0, v) * 10) / 10;
   for (const at of times) {
     while (ci + 1 < changes.length && changes[ci + 1].at <= at) ci++;
-    while (ei < chrono.length && Date.parse(chrono[ei].timestamp) <= at) points += chrono[ei++].points;
+    while (ei < entries.length && entries[ei].at <= at) {
+      lead += entries[ei].lead;
+      engagement += entries[ei++].engagement;
+    }
     rank.push(ci >= 0 ? changes[ci].rank : null);
-    earned.push(Math.round(points * 10) / 10);
+    // Before the ledger's first entry (its opening balance) the scores are not in the read.
+    leadScore.push(ei > 0 ? round(lead) : null);
+    engagementScore.push(ei > 0 ? round(engagement) : null);
   }
+  const markers: ChartMarker[] = publications.filter((p) => Date.parse(p.at) >= times[0] && Date.parse(p.at) <= now).map((p) => ({ x: Date.parse(p.at) / 1000, label: `model v${p.version}` }));
   return {
     x: times.map((at) => at / 1000),
     right: 'pts',
     levels: t.tierNames,
+    markers,
     series: [
       { label: `Level (0 ${t.tierNames[0]} … ${t.tierIds.length - 1} ${t.tierNames[t.tierIds.length - 1]})`, values: rank, steps: true },
-      { label: `Points earned by the ${chrono.length} events shown`, values: earned, scale: 'pts' },
+      { label: 'Lead score', values: leadScore, scale: 'pts', steps: true },
+      // Dashed: it often runs on the lead score's line.
+      { label: 'Engagement score', values: engagementScore, scale: 'pts', steps: true, dash: [6, 4] },
     ],
   };
+}
+
+/** The lead's conversion probability as a sentence, or why there is none. */
+export function probabilityText(lead: Pick<ProbabilityView, 'conversionProbability' | 'conversionModel'>): string {
+  const m = lead.conversionModel;
+  if (lead.conversionProbability === null || lead.conversionProbability === undefined) return `No conversion probability: ${m?.reason ?? 'no conversion model yet'}`;
+  return `${Math.round(lead.conversionProbability * 100)} % chance to convert (calibrated on ${m.conversions} outcome${m.conversions === 1 ? '' : 's'} of ${m.leads} leads${m.fittedAt ? `, fitted ${when(m.fittedAt)}` : ''})`;
 }
 
 const COUNTS = { both: 'both scores', lead: 'lead score', engagement: 'engagement score' } as const;
@@ -126,10 +157,11 @@ export async function leadProfile(c: Context<AppEnv>) {
   if (!read) fail(404, 'lead_not_found', `no lead is known by "${id.slice(0, 100)}" (userId, email or anonymousId)`);
   const { key, lead } = read;
   const now = Date.now();
-  const [page, changes, deliveries] = await Promise.all([
+  const [page, changes, deliveries, publications] = await Promise.all([
     leadStub(c.env, key).events(EVENTS_SHOWN, null),
     levelChanges(c.env.INDEX, key),
     listDeliveries(c.env.INDEX, { lead: { id: lead.id, keys: [key, ...candidateKeys(id)] }, limit: 50 }),
+    listPublications(c.env.INDEX),
   ]);
   const events = page?.events ?? [];
   const session = c.get('session');
@@ -156,9 +188,11 @@ export async function leadProfile(c: Context<AppEnv>) {
               ['Events', String(lead.events)],
               ['First seen', when(lead.firstSeenAt)],
               ['Last activity', when(lead.lastActivityAt)],
+              ['Model', `${lead.model.id} v${lead.model.version}`],
               ['Ids', [lead.userId, lead.email, ...lead.anonymousIds].filter(Boolean).join(', ')],
             ]}
           />
+          <p data-probability={lead.conversionProbability ?? 'none'}>{probabilityText(lead)}</p>
           <ul>
             {lead.reasons.slice(0, 1).map((r) => (
               <li>{r.text}</li>
@@ -214,9 +248,10 @@ export async function leadProfile(c: Context<AppEnv>) {
         </section>
       </div>
       <section aria-labelledby="hist-h">
-        <h2 id="hist-h">Level and points over time</h2>
-        <div class="chart" data-chart="lead-chart" role="img" aria-label="The lead's level over time and the running total of its recent events' points" />
-        <ChartData id="lead-chart" data={chartOf(changes, events, now)} />
+        <h2 id="hist-h">Level and scores over time</h2>
+        <p class="muted">Steps: the level (left axis) and both scores as the ledger builds them (right axis); dashed lines: a model version published.</p>
+        <div class="chart" data-chart="lead-chart" role="img" aria-label="The lead's level and scores over time, with the model publications marked" />
+        <ChartData id="lead-chart" data={chartOf(changes, lead.ledger ?? [], publications, now)} />
       </section>
       <section aria-labelledby="ledger-h">
         <h2 id="ledger-h">Ledger</h2>

@@ -22,15 +22,43 @@
     var series = [{}];
     var data = [d.x];
     d.series.forEach(function (s, i) {
-      series.push({ label: s.label, stroke: COLORS[i % COLORS.length], width: i === 0 ? 2.5 : 1.5, scale: s.scale || 'y', paths: s.steps ? uPlot.paths.stepped({ align: 1 }) : undefined, value: s.percent ? function (u, v) { return v == null ? '—' : (v * 100).toFixed(1) + ' %'; } : undefined });
+      series.push({ label: s.label, stroke: COLORS[i % COLORS.length], width: i === 0 ? 2.5 : 1.5, scale: s.scale || 'y', dash: s.dash, paths: s.steps ? uPlot.paths.stepped({ align: 1 }) : undefined, value: s.percent ? function (u, v) { return v == null ? '—' : (v * 100).toFixed(1) + ' %'; } : undefined });
       data.push(s.values);
     });
     var axes = [{}, { scale: 'y', values: d.percent ? function (u, vs) { return vs.map(function (v) { return Math.round(v * 100) + ' %'; }); } : undefined }];
     if (d.right) axes.push({ scale: d.right, side: 1, grid: { show: false } });
-    var opts = { width: Math.max(280, el.clientWidth), height: el.clientWidth < 500 ? 220 : 300, series: series, axes: axes, scales: { x: { time: true } }, legend: { live: true } };
+    var opts = { width: Math.max(280, el.clientWidth), height: el.clientWidth < 500 ? 220 : 300, series: series, axes: axes, scales: { x: { time: true } }, legend: { live: true }, hooks: { draw: [markers(d.markers || [])] } };
     el.textContent = '';
     var u = new uPlot(opts, data, el);
     charts.push({ el: el, u: u });
+  }
+
+  // Vertical dashed lines with a label (a model version published), drawn on the plot's canvas after each redraw.
+  function markers(list) {
+    return function (u) {
+      var ctx = u.ctx;
+      var top = u.bbox.top;
+      var bottom = top + u.bbox.height;
+      ctx.save();
+      ctx.strokeStyle = '#5f6368';
+      ctx.fillStyle = '#1b1f24';
+      ctx.lineWidth = 1.5 * devicePixelRatio;
+      ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
+      ctx.font = 12 * devicePixelRatio + 'px system-ui, sans-serif';
+      list.forEach(function (m) {
+        var x = u.valToPos(m.x, 'x', true);
+        if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+        ctx.beginPath();
+        ctx.moveTo(x, top);
+        ctx.lineTo(x, bottom);
+        ctx.stroke();
+        // The label on the line's right, or on its left where it would leave the plot.
+        var w = ctx.measureText(m.label).width;
+        var right = x + 4 * devicePixelRatio + w <= u.bbox.left + u.bbox.width;
+        ctx.fillText(m.label, right ? x + 4 * devicePixelRatio : x - 4 * devicePixelRatio - w, top + 14 * devicePixelRatio);
+      });
+      ctx.restore();
+    };
   }
 
   function drawAll(root) {
@@ -135,9 +163,19 @@
       });
   }
 
+  // A region marked data-poll (a model run under way) fetches the page again every so many ms until it is not.
+  function pollRegion() {
+    var el = document.querySelector('[data-poll]');
+    if (!el) return;
+    setTimeout(function () {
+      refresh().catch(function () {}).then(pollRegion);
+    }, Number(el.getAttribute('data-poll')) || POLL_MS);
+  }
+
   function start() {
     drawAll(document);
     if (document.body.hasAttribute('data-live')) setTimeout(poll, POLL_MS);
+    pollRegion();
   }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
   else start();
