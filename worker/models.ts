@@ -298,16 +298,28 @@ export async function storeDraft(env: Env, body: unknown, by: string, note: stri
  * Publishes a stored version (an earlier one: a rollback) in one transaction, its run recorded with it under the
  * id derived from the publication; answers the publication. The caller starts the run (`startPublication`).
  */
+/** Two requests published the same version at once: the one that came second publishes nothing. */
+export class AlreadyPublished extends Error {}
+
+/**
+ * Publishes a version, in one transaction: only if it is not the published one already (checked in the
+ * transaction itself, so two requests racing past the route's own check make one publication, not two).
+ */
 export async function publish(db: D1Database, version: number, by: string, now = Date.now()): Promise<ModelPublication> {
   const last = '(SELECT MAX(seq) FROM model_publications)';
-  const [, , inserted] = await db.batch([
-    db.prepare("UPDATE models SET status = 'retired' WHERE status = 'published' AND version != ?1").bind(version),
-    db.prepare("UPDATE models SET status = 'published', published_at = ?2 WHERE version = ?1").bind(version, now),
-    db.prepare('INSERT INTO model_publications (version, at, by) VALUES (?1, ?2, ?3) RETURNING seq').bind(version, now, by),
-    db.prepare(`UPDATE model_publications SET run = 'publish-' || seq WHERE seq = ${last}`),
-    db.prepare(`INSERT INTO model_runs (id, kind, version, seq, created_at) SELECT 'publish-' || seq, 'publish', version, seq, ?1 FROM model_publications WHERE seq = ${last}`).bind(now),
+  // This request's publication, until its run is named: the statements after the insert apply only with it.
+  const fresh = `EXISTS (SELECT 1 FROM model_publications WHERE seq = ${last} AND version = ?1 AND at = ?2 AND by = ?3 AND run IS NULL)`;
+  const [inserted] = await db.batch([
+    db
+      .prepare("INSERT INTO model_publications (version, at, by) SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM models WHERE version = ?1 AND status != 'published') RETURNING seq")
+      .bind(version, now, by),
+    db.prepare(`UPDATE models SET status = 'retired' WHERE status = 'published' AND version != ?1 AND ${fresh}`).bind(version, now, by),
+    db.prepare(`UPDATE models SET status = 'published', published_at = ?2 WHERE version = ?1 AND ${fresh}`).bind(version, now, by),
+    db.prepare(`INSERT OR IGNORE INTO model_runs (id, kind, version, seq, created_at) SELECT 'publish-' || seq, 'publish', version, seq, ?2 FROM model_publications WHERE seq = ${last} AND ${fresh}`).bind(version, now, by),
+    db.prepare(`UPDATE model_publications SET run = 'publish-' || seq WHERE seq = ${last} AND ${fresh}`).bind(version, now, by),
   ]);
   forgetPublished();
-  const seq = (inserted.results[0] as { seq: number }).seq;
-  return { seq, version, at: iso(now)!, by, run: runIdOf(seq) };
+  const row = inserted.results[0] as { seq: number } | undefined;
+  if (!row) throw new AlreadyPublished(`model version ${version} is the published one`);
+  return { seq: row.seq, version, at: iso(now)!, by, run: runIdOf(row.seq) };
 }

@@ -374,6 +374,20 @@ describe('model versions', () => {
     await again(env.INDEX, seed.version, 'test');
   });
 
+  it('two requests publishing one draft at once make one publication: the second is refused in the transaction itself', async () => {
+    const { publish, AlreadyPublished } = await import('../../worker/models.js');
+    const seed = await published();
+    const mine = await draft();
+    // Both got past the route's check (the draft was a draft for each); the transactions then run one after the other.
+    const first = await publish(env.INDEX, mine, 'ops@example.com');
+    await expect(publish(env.INDEX, mine, 'ops@example.com')).rejects.toBeInstanceOf(AlreadyPublished);
+    const { results } = await env.INDEX.prepare('SELECT seq, run FROM model_publications WHERE version = ?1').bind(mine).all();
+    expect(results).toEqual([{ seq: first.seq, run: `publish-${first.seq}` }]);
+    expect((await env.INDEX.prepare('SELECT COUNT(*) AS n FROM model_runs WHERE version = ?1').bind(mine).first())!.n).toBe(1);
+    expect(await published()).toEqual({ seq: first.seq, version: mine });
+    await publish(env.INDEX, seed.version, 'test');
+  });
+
   it('a deploy with a changed file does not replace a version the operator published: the file waits as a draft', async () => {
     const { publish, seedFile } = await import('../../worker/models.js');
     const seed = await published();

@@ -11,7 +11,7 @@ import type { Env } from '../env.js';
 import { fail } from '../errors.js';
 import { activeModel } from '../model.js';
 import { runPageSize, runView, type ModelRunParams, type RunView } from '../model-run.js';
-import { createRun, draftProblems, getVersion, listVersions, publish, publishedRef, runIdOf, runStarted, storeDraft } from '../models.js';
+import { AlreadyPublished, createRun, draftProblems, getVersion, listVersions, publish, publishedRef, runIdOf, runStarted, storeDraft } from '../models.js';
 
 type C = Context<{ Bindings: Env }>;
 
@@ -110,7 +110,11 @@ export async function startPublish(env: Env, version: number, rollback: boolean,
     return { version: v.version, publication: p, run: runIdOf(p.seq), status: `/v1/models/${v.version}/publish/${runIdOf(p.seq)}`, restarted: true };
   }
   if (rollback && v.status !== 'retired') fail(409, 'never_published', `model version ${v.version} was never published: a rollback goes back to an earlier published version (POST /v1/models/${v.version}/publish publishes a draft)`);
-  const publication = await publish(env.INDEX, v.version, by);
+  const publication = await publish(env.INDEX, v.version, by).catch((err: unknown) => {
+    // Another request published it between the check above and this one's transaction.
+    if (err instanceof AlreadyPublished) fail(409, 'already_published', err.message);
+    throw err;
+  });
   await startRun(env, { kind: 'publish', version: v.version, ...(pageSize ? { pageSize } : {}) }, publication.run!);
   return { version: v.version, publication, run: publication.run, status: `/v1/models/${v.version}/publish/${publication.run}` };
 }
