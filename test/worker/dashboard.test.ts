@@ -49,6 +49,20 @@ describe('dashboard sign-in', () => {
     }
   });
 
+  it('attack: guessing in parallel from one address hits the per-address limit; even the right secret waits, another address does not', async () => {
+    // The tests' ADDRESS_LIMIT allows 40 requests a minute per key (vitest.config.ts).
+    const from = (ip: string, secret: string) => call('/app/sign-in', { method: 'POST', headers: { ...FORM, 'CF-Connecting-IP': ip }, body: new URLSearchParams({ secret }) });
+    const guesses = await Promise.all(Array.from({ length: 45 }, (_, i) => from('10.99.1.1', `sk_guess_${i}`)));
+    const statuses = guesses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(40);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(5);
+    const right = await from('10.99.1.1', 'sk_dev');
+    expect(right.status).toBe(429);
+    expect(right.headers.get('Set-Cookie')).toBeNull();
+    expect(right.headers.get('Retry-After')).toBe('60');
+    expect((await from('10.99.1.2', 'sk_dev')).status).toBe(303);
+  });
+
   it('signs in with a secret key: an HttpOnly, SameSite=Strict session cookie for /app, and signs out', async () => {
     const res = await call('/app/sign-in', { method: 'POST', headers: FORM, body: new URLSearchParams({ secret: 'sk_dev', next: '/app/queue' }) });
     expect(res.status).toBe(303);

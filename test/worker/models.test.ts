@@ -374,6 +374,28 @@ describe('model versions', () => {
     await again(env.INDEX, seed.version, 'test');
   });
 
+  it('a version that no longer fits the deployment (levels changed since it was stored) is refused on publish and on rollback', async () => {
+    const seed = await published();
+    // A draft stored before a deploy changed the levels: here the three-tier preset's, written as the route would have.
+    const { storedBody } = await import('../../worker/models.js');
+    const body = storedBody({ extends: 'b2b-three-tier' });
+    const row = await env.INDEX.prepare(
+      `INSERT INTO models (version, model_id, fingerprint, body, status, source, created_at, created_by)
+       SELECT MAX(version) + 1, 'b2b-three-tier', 'stale-draft', ?1, 'draft', 'api', ?2, 'ops@example.com' FROM models RETURNING version`,
+    ).bind(body, Date.now()).first<{ version: number }>();
+    const res = await post(`/v1/models/${row!.version}/publish`);
+    expect(res.status).toBe(409);
+    const b = await res.json<any>();
+    expect(b.error).toBe('model_no_longer_valid');
+    // The site file names levels (engaged, very_hot) the three-tier model does not have.
+    expect(b.problems.map((p: any) => p.path)).toContain('content.hero-cta.engaged');
+    expect(await published()).toEqual(seed);
+    expect((await get(`/v1/models/${row!.version}`)).status).toBe('draft');
+    await env.INDEX.prepare("UPDATE models SET status = 'retired' WHERE version = ?1").bind(row!.version).run();
+    expect((await post(`/v1/models/${row!.version}/rollback`)).status).toBe(409);
+    expect(await published()).toEqual(seed);
+  });
+
   it('two requests publishing one draft at once make one publication: the second is refused in the transaction itself', async () => {
     const { publish, AlreadyPublished } = await import('../../worker/models.js');
     const seed = await published();

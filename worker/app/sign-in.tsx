@@ -1,6 +1,7 @@
 /** The sign-in page and sign-out (worker/app/session.ts). */
 import { Hono } from 'hono';
 import { Layout } from './layout.js';
+import { clientAddress } from '../routes/ingest.js';
 import { delayFailedSignIn, endSession, formOf, isOperatorSecret, requireCsrfToken, requireSession, safeNext, sessionOf, startSession, type AppEnv } from './session.js';
 
 function SignIn(props: { next: string; error?: string }) {
@@ -33,6 +34,14 @@ export const signInRoutes = new Hono<AppEnv>()
     const body = await formOf(c);
     const next = safeNext(c, body.next);
     const secret = typeof body.secret === 'string' ? body.secret : '';
+    // Every attempt counts against the client address's limit (the ADDRESS_LIMIT binding, as ingest's per-address
+    // one): guesses in parallel are bounded too, not only slowed one at a time.
+    const address = clientAddress(c.req.header('CF-Connecting-IP'));
+    const allowed = address ? await c.env.ADDRESS_LIMIT?.limit({ key: `sign-in|${address}` }).then((r) => r.success, () => true) : true;
+    if (allowed === false) {
+      c.header('Retry-After', '60');
+      return c.html(<SignIn next={next} error="Too many sign-in attempts from this address: wait a minute and try again." />, 429);
+    }
     if (!secret || !(await isOperatorSecret(c.env, secret))) {
       await delayFailedSignIn();
       return c.html(<SignIn next={next} error="That is not a secret key of this deployment." />, 401);

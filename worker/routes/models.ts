@@ -110,6 +110,12 @@ export async function startPublish(env: Env, version: number, rollback: boolean,
     return { version: v.version, publication: p, run: runIdOf(p.seq), status: `/v1/models/${v.version}/publish/${runIdOf(p.seq)}`, restarted: true };
   }
   if (rollback && v.status !== 'retired') fail(409, 'never_published', `model version ${v.version} was never published: a rollback goes back to an earlier published version (POST /v1/models/${v.version}/publish publishes a draft)`);
+  // Checked again as a draft is checked: since it was stored, a deploy may have changed the site or teams file
+  // (or the levels) that it must fit.
+  const problems = draftProblems(v.model);
+  if (problems.length) {
+    fail(409, 'model_no_longer_valid', `model version ${v.version} no longer fits this deployment's files: ${problems.slice(0, 3).map((p) => `${p.path}: ${p.reason}`).join('; ')}`, { problems });
+  }
   const publication = await publish(env.INDEX, v.version, by).catch((err: unknown) => {
     // Another request published it between the check above and this one's transaction.
     if (err instanceof AlreadyPublished) fail(409, 'already_published', err.message);
