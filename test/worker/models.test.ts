@@ -336,8 +336,19 @@ describe('model versions', () => {
       const before = await own();
       for (let i = 0; i < 2; i++) expect(await stub.rescore({ seq: 1_000_000, version }).then(String, () => 'failed')).toBe('failed');
       expect(await own()).toEqual(before);
+      // And it is marked for its alarm to try the move again, not left behind until its next batch.
+      const marked = await runInDurableObject(leadObject(bad), (_, state) => ({
+        target: state.storage.sql.exec("SELECT v FROM meta WHERE k = 'model_target'").toArray().map((r) => JSON.parse(r.v as string)),
+        timer: state.storage.sql.exec("SELECT kind FROM timers WHERE kind = 'migrate'").toArray().length,
+      }));
+      expect(marked).toEqual({ target: [{ seq: 1_000_000, version }], timer: 1 });
     } finally {
-      await runInDurableObject(leadObject(bad), (_, state) => state.storage.sql.exec('UPDATE events SET body = ? WHERE rowid = (SELECT MIN(rowid) FROM events)', body));
+      await runInDurableObject(leadObject(bad), (_, state) => {
+        state.storage.sql.exec('UPDATE events SET body = ? WHERE rowid = (SELECT MIN(rowid) FROM events)', body);
+        // The made-up publication above is no real one: the lead is not to follow it.
+        state.storage.sql.exec("DELETE FROM meta WHERE k = 'model_target'");
+        state.storage.sql.exec("DELETE FROM timers WHERE kind = 'migrate'");
+      });
     }
   }, 60_000);
 

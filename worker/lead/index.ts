@@ -691,6 +691,9 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
       if (!this.#scoring.exists || !this.#store.meta('key') || this.#forwardTo()) return 'gone';
       if (ref.seq <= this.#seq() || !model) return 'current';
       const now = Date.now();
+      // Marked first (the target and the migrate timer): should the move fail, the lead's alarm tries it again
+      // instead of the lead staying behind until its next batch. A move that succeeds clears both.
+      this.#follow(ref, now);
       const moved = this.#moveTo({ ref, model }, now);
       this.#commitNews(now);
       // The index row names the new version before the run moves on: its progress is what the index says.
