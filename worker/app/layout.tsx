@@ -99,4 +99,11 @@ function Frame(props: LayoutProps) {
 
 export const pct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)} %`);
 export const num = (v: number | null | undefined, digits = 1) => (v === null || v === undefined ? '—' : v.toFixed(digits).replace(/\.0+$/, ''));
+
+/** A number's table cell: right-aligned, labelled for the phone-width layout (which stacks cells with their labels). */
+export const NumCell = ({ label, children }: { label: string; children: unknown }) => (
+  <td class="n" data-label={label}>
+    {children}
+  </td>
+);
 export const when = (iso: string | null | undefined) => (iso ? iso.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, ' UTC') : '—');

@@ -14,7 +14,7 @@ import { activeModel } from '../model.js';
 import { listPublications, type ModelPublication } from '../models.js';
 import { listDeliveries } from '../notify/deliveries.js';
 import { checkId, readLead } from '../routes/leads.js';
-import { ChartData, CsrfField, Layout, num, when } from './layout.js';
+import { ChartData, CsrfField, Layout, NumCell, num, when } from './layout.js';
 import { levelBadge } from './queue.js';
 import type { AppEnv } from './session.js';
 
@@ -127,9 +127,7 @@ function Ledger(props: { lead: LeadView }) {
                 {l.reason}
                 {l.timeNote ? ` (${l.timeNote})` : ''}
               </td>
-              <td class="n" data-label="Points">
-                {num(l.points)}
-              </td>
+              <NumCell label="Points">{num(l.points)}</NumCell>
               <td data-label="Counts toward">{COUNTS[l.counts]}</td>
             </tr>
           ))}
@@ -277,9 +275,7 @@ export async function leadProfile(c: Context<AppEnv>) {
                     {e.event ?? e.type}
                     {typeof e.properties.path === 'string' ? ` ${e.properties.path}` : ''}
                   </td>
-                  <td class="n" data-label="Points">
-                    {num(e.points)}
-                  </td>
+                  <NumCell label="Points">{num(e.points)}</NumCell>
                   <td data-label="Why">
                     {e.held ? `held: likely a machine (${e.held.signal}). ` : ''}
                     {e.reasons.map((r) => `${r.ruleName} ${r.points >= 0 ? '+' : ''}${num(r.points)}${r.clippedBy ? ` (capped: ${r.clippedBy})` : ''}${r.inWindow ? '' : ' (outside the window)'}`).join('; ') || '—'}

@@ -11,7 +11,7 @@ import { activeModel } from '../model.js';
 import type { PreviewResult, RunView } from '../model-run.js';
 import { draftProblems, getVersion, listVersions, publishedRef, storeDraft, type ModelVersion } from '../models.js';
 import { checkVersion, DRAFT_LIMIT, findRun, startPreview, startPublish } from '../routes/models.js';
-import { ActionHeader, CsrfField, Layout, pct, when } from './layout.js';
+import { ActionHeader, CsrfField, Layout, NumCell, pct, when } from './layout.js';
 import { formOf, type AppEnv, type Session } from './session.js';
 
 /** Who the dashboard records as having published or drafted (a session is a secret key's, not a person's). */
@@ -114,12 +114,8 @@ function Preview(props: { run: RunView; total: number }) {
                 <td data-label="Level">{levelName(c.level)}</td>
                 {SIDES.map(([side, label]) => (
                   <>
-                    <td class="n" data-label={`Leads ${label}`}>
-                      {c[side].leads}
-                    </td>
-                    <td class="n" data-label={`Conversion ${label}`}>
-                      {pct(c[side].rate)}
-                    </td>
+                    <NumCell label={`Leads ${label}`}>{c[side].leads}</NumCell>
+                    <NumCell label={`Conversion ${label}`}>{pct(c[side].rate)}</NumCell>
                   </>
                 ))}
               </tr>

@@ -6,7 +6,7 @@ import type { Context } from 'hono';
 import { DAY_MS } from '../../shared/limits.js';
 import { engagementIndex, levelInsights, type Window } from '../insights.js';
 import { activeModel } from '../model.js';
-import { ChartData, Layout, num, pct, when } from './layout.js';
+import { ChartData, Layout, NumCell, num, pct, when } from './layout.js';
 import { changeCursor } from './live.js';
 import type { AppEnv } from './session.js';
 
@@ -127,18 +127,10 @@ export async function overview(c: Context<AppEnv>) {
                 {index.groups.map((g) => (
                   <tr>
                     <td data-label="Source">{g.group}</td>
-                    <td class="n" data-label="Leads">
-                      {g.leads}
-                    </td>
-                    <td class="n" data-label="Engaged or above">
-                      {g.engaged}
-                    </td>
-                    <td class="n" data-label="Index">
-                      {pct(g.index)}
-                    </td>
-                    <td class="n" data-label="Week over week">
-                      {g.weekOverWeek.change === null ? '—' : `${(g.weekOverWeek.change * 100).toFixed(1)} pts`}
-                    </td>
+                    <NumCell label="Leads">{g.leads}</NumCell>
+                    <NumCell label="Engaged or above">{g.engaged}</NumCell>
+                    <NumCell label="Index">{pct(g.index)}</NumCell>
+                    <NumCell label="Week over week">{g.weekOverWeek.change === null ? '—' : `${(g.weekOverWeek.change * 100).toFixed(1)} pts`}</NumCell>
                   </tr>
                 ))}
               </tbody>
@@ -165,21 +157,11 @@ export async function overview(c: Context<AppEnv>) {
                 {levels.levels.map((l) => (
                   <tr>
                     <td data-label="Level">{l.name}</td>
-                    <td class="n" data-label="Entered">
-                      {l.entered}
-                    </td>
-                    <td class="n" data-label="Avg days in level">
-                      {num(l.averageDaysInLevel)}
-                    </td>
-                    <td class="n" data-label="Progression rate">
-                      {pct(l.progressionRate)}
-                    </td>
-                    <td class="n" data-label="Conversion rate">
-                      {pct(l.conversionRate)}
-                    </td>
-                    <td class="n" data-label="Days to opportunity">
-                      {num(l.daysToOpportunity)}
-                    </td>
+                    <NumCell label="Entered">{l.entered}</NumCell>
+                    <NumCell label="Avg days in level">{num(l.averageDaysInLevel)}</NumCell>
+                    <NumCell label="Progression rate">{pct(l.progressionRate)}</NumCell>
+                    <NumCell label="Conversion rate">{pct(l.conversionRate)}</NumCell>
+                    <NumCell label="Days to opportunity">{num(l.daysToOpportunity)}</NumCell>
                   </tr>
                 ))}
               </tbody>

@@ -10,7 +10,7 @@ import { activeModel } from '../model.js';
 import { teamsConfig } from '../notify/teams.js';
 import { isIndexed } from '../lead-index.js';
 import { checkId, queuePage, queueQueryOf, recordContact } from '../routes/leads.js';
-import { ActionHeader, CsrfField, Layout, num, when } from './layout.js';
+import { ActionHeader, CsrfField, Layout, NumCell, num, when } from './layout.js';
 import { changeCursor } from './live.js';
 import { formOf, safeNext, type AppEnv } from './session.js';
 
@@ -105,15 +105,9 @@ export async function queue(c: Context<AppEnv>) {
                     <a href={`/app/leads/${encodeURIComponent(l.id)}`}>{l.email ?? l.id}</a>
                   </td>
                   <td data-label="Level">{levelBadge(l.level, l.levelName)}</td>
-                  <td class="n" data-label="Lead score">
-                    {num(l.leadScore)}
-                  </td>
-                  <td class="n" data-label="Engagement">
-                    {num(l.engagementScore)}
-                  </td>
-                  <td class="n" data-label="Momentum">
-                    {num(l.momentum)}
-                  </td>
+                  <NumCell label="Lead score">{num(l.leadScore)}</NumCell>
+                  <NumCell label="Engagement">{num(l.engagementScore)}</NumCell>
+                  <NumCell label="Momentum">{num(l.momentum)}</NumCell>
                   <td data-label="Fit">{l.fit ? `${l.fit.grade} (${num(l.fit.score, 0)})` : '—'}</td>
                   <td data-label="SLA" class={l.sla ? `sla-${l.sla.state}` : undefined}>
                     {l.sla ? `${l.sla.state}, due ${when(l.sla.dueAt)}` : '—'}
