@@ -417,8 +417,7 @@ export class Lead extends DurableObject<Env> implements LeadRpc {
     if (this.#forwardTo()) return FORWARD; // merged away while this batch waited for the lock
     if (this.#erasure.quarantined(input.receivedAt)) return { ok: false, refused: 'erased', dropped: input.events.length };
     // A browser claiming this known lead's email does not join it: it would read this lead's level from then on.
-    // (A batch into the visitor's own lead names no other lead: no alias lookup, the common browser batch.)
-    if (input.source === 'public' && input.byEmail && !input.claim && input.visitor !== undefined && input.key !== anonKey(input.visitor) && this.#scoring.exists) {
+    if (input.source === 'public' && input.byEmail && !input.claim && input.visitor !== undefined && this.#scoring.exists) {
       if (this.#merge.pending([anonKey(input.visitor)]).length) return { ok: false, refused: 'claimed' };
     }
     if (input.source === 'public') {

@@ -68,8 +68,11 @@ export class Merge {
 
   /** The aliases of this batch that still need merging (new, or a merge that did not finish). */
   pending(aliases: readonly string[]): string[] {
-    const status = this.store.aliasStatus(aliases);
-    return aliases.filter((a) => a !== this.host.key() && status.get(a) !== true);
+    // The lead's own key is never merged: left out before the lookup, so a batch naming only it runs no query.
+    const key = this.host.key();
+    const others = aliases.filter((a) => a !== key);
+    const status = this.store.aliasStatus(others);
+    return others.filter((a) => status.get(a) !== true);
   }
 
   /**
